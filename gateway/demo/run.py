@@ -1,0 +1,83 @@
+"""`dicomweb-gateway demo`: a local Orthanc with sample studies, and the gateway in front of it.
+
+Everything lives in one work directory, so a second run reuses the same secret, API keys and pseudonyms.
+Ctrl-C stops the gateway and the Orthanc it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from gateway.demo.install import ensure_orthanc_installed
+from gateway.demo.ohif import demo_viewer
+from gateway.demo.orthanc import OrthancProcess
+from gateway.demo.samples import sample_instances
+from gateway.settings import Settings, settings_from_mapping
+
+ROLES = ("clinician", "researcher", "external", "ai-service")
+REPO_ROLES = Path(__file__).resolve().parents[2] / "conf" / "roles"
+
+
+def run_demo(*, workdir: Path, port: int) -> int:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    ensure_orthanc_installed()
+    with OrthancProcess(workdir / "orthanc") as orthanc:
+        for instance in sample_instances():
+            orthanc.upload(instance)
+        settings = _settings(workdir, port, orthanc.dicomweb_url)
+        _announce(settings)
+        researcher_key = next(key for key, role in settings.auth.api_keys.items() if role == "researcher")
+        with demo_viewer(f"http://127.0.0.1:{port}/dicom-web", researcher_key, role="researcher"):
+            _serve(settings)
+    return 0
+
+
+def _kept(path: Path, make: str) -> str:
+    """A value created on the first run and kept for the next ones (mode 600: it is key material)."""
+    if not path.exists():
+        path.write_text(make)
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _settings(workdir: Path, port: int, upstream: str) -> Settings:
+    secret = _kept(workdir / "secret", secrets.token_urlsafe(32))
+    keys = json.loads(_kept(workdir / "api-keys.json", json.dumps({r: secrets.token_urlsafe(24) for r in ROLES})))
+    raw = {
+        "listen": {"host": "127.0.0.1", "port": port},
+        "upstream": {"url": upstream, "timeout_s": 30},
+        "store": {"url": f"sqlite:///{workdir / 'pseudonyms.sqlite3'}"},
+        "secret": secret,
+        "auth": {"api_keys": {key: role for role, key in keys.items()}},
+        "roles_dir": str(REPO_ROLES),
+        "cors": {"allow_origins": ["*"]},
+        "log_level": "WARNING",
+    }
+    return settings_from_mapping(raw, source=str(workdir / "demo"))
+
+
+def _announce(settings: Settings) -> None:
+    base = f"http://{settings.listen.host}:{settings.listen.port}/dicom-web"
+    keys = {role: key for key, role in settings.auth.api_keys.items()}
+    print(f"\nGateway: {base}\n\nAPI keys (Authorization: Bearer <key>):")
+    for role, key in keys.items():
+        print(f"  {role:<11} {key}")
+    print(
+        "\nTry:\n"
+        f"  curl -H 'Authorization: Bearer {keys['researcher']}' -H 'Accept: application/dicom+json' "
+        f"'{base}/studies?includefield=00081030'\n"
+        "  python -c \"from dicomweb_client.api import DICOMwebClient; "
+        f"c = DICOMwebClient('{base}', headers={{'Authorization': 'Bearer {keys['clinician']}'}}); "
+        "print(len(c.search_for_studies()), 'studies')\"\n\nCtrl-C stops everything.\n",
+        flush=True,
+    )
+
+
+def _serve(settings: Settings) -> None:
+    from gateway.app import run
+
+    run(settings)

@@ -1,0 +1,132 @@
+"""The gateway's one error tree.
+
+Every error carries the HTTP status a client sees and a public message that never holds an identifying value
+(no element values, no UIDs, no patient data). Other libraries' errors (aiohttp, redis, pydicom) are
+translated into this tree at the adapter that calls them.
+
+    GatewayError
+    ├── ConfigError            start-up or reload configuration is invalid (file, key, reason)
+    ├── ClientError            the request is at fault
+    │   ├── BadRequest              400
+    │   ├── Unauthenticated         401
+    │   ├── Forbidden               403
+    │   ├── NotFound                404
+    │   ├── NotAcceptable           406
+    │   ├── PayloadTooLarge         413
+    │   └── UnsupportedMediaType    415
+    ├── UpstreamError          the origin server failed us
+    │   ├── UpstreamUnavailable     502 (connection refused or cut)
+    │   ├── UpstreamTimeout         504
+    │   ├── UpstreamStatus          the origin's own 4xx, passed on; its 5xx becomes 502
+    │   └── UpstreamProtocolError   502 (a body we cannot parse)
+    ├── StoreUnavailable       503, the pseudonym store cannot be reached in time
+    └── DeidentificationError  500, the engine could not fully process something
+        └── Withheld                an instance left out on purpose, with a reason
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    status = 500
+    public_message = "internal gateway error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.public_message)
+        if message is not None:
+            self.public_message = message
+
+
+class ConfigError(GatewayError):
+    """A configuration or role-profile problem, always naming where it is."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        self.file, self.key, self.reason = file, key, reason
+        super().__init__(f"{file}: {key}: {reason}")
+
+
+class ClientError(GatewayError):
+    status = 400
+    public_message = "bad request"
+
+
+class BadRequest(ClientError):
+    status = 400
+    public_message = "bad request"
+
+
+class Unauthenticated(ClientError):
+    status = 401
+    public_message = "missing or unknown credentials"
+
+
+class Forbidden(ClientError):
+    status = 403
+    public_message = "this role may not use this resource"
+
+
+class NotFound(ClientError):
+    status = 404
+    public_message = "not found"
+
+
+class NotAcceptable(ClientError):
+    status = 406
+    public_message = "none of the acceptable media types can be served"
+
+
+class PayloadTooLarge(ClientError):
+    status = 413
+    public_message = "request body too large"
+
+
+class UnsupportedMediaType(ClientError):
+    status = 415
+    public_message = "unsupported request media type"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    public_message = "the origin server failed"
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 502
+    public_message = "the origin server cannot be reached"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    public_message = "the origin server did not answer in time"
+
+
+class UpstreamStatus(UpstreamError):
+    """The origin answered with an error status. 4xx passes on as is; 5xx becomes 502."""
+
+    def __init__(self, upstream_status: int) -> None:
+        self.upstream_status = upstream_status
+        self.status = upstream_status if 400 <= upstream_status < 500 else 502
+        super().__init__(f"the origin server answered {upstream_status}")
+
+
+class UpstreamProtocolError(UpstreamError):
+    status = 502
+    public_message = "the origin server sent a body the gateway cannot parse"
+
+
+class StoreUnavailable(GatewayError):
+    status = 503
+    public_message = "the pseudonym store is unavailable"
+
+
+class DeidentificationError(GatewayError):
+    status = 500
+    public_message = "the gateway could not de-identify the data"
+
+
+class Withheld(DeidentificationError):
+    """An instance deliberately left out. `reason` is a short code plus tag path, never a value."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"withheld: {reason}")

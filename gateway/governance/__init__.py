@@ -1,0 +1,15 @@
+"""Governance: who withdrew, what was disclosed to whom, and which rules each role runs.
+
+The pure core (no aiohttp) of issue 7:
+
+    model.py        the records: opt-outs, stored role profiles, ledger entries
+    chain.py        the ledger's hash chain: sealing an entry, verifying a whole ledger, exporting it
+    store.py        the GovernanceStore protocol; sqlite.py and redis_store.py implement it (one contract suite)
+    oversight.py    this replica's cached view of the records, refreshed at most `refresh_s` after a change
+    disclosure.py   what one response disclosed, sealed into the ledger once, before the response completes
+    profiles.py     role profiles edited at run time: compile first, then swap the RoleBook
+    identifiers.py  patient keys and study/series/instance UIDs read from DICOM JSON and Part 10 headers
+    commands.py     the CLI verbs: optout, ledger, reidentify
+
+The aiohttp shell (the admin sub-application and its page) lives in `gateway/admin/`.
+"""

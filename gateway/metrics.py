@@ -1,0 +1,106 @@
+"""Prometheus metrics: every series the gateway exposes on `/metrics`, and the one-line calls that feed them.
+
+Each event is counted in one place: requests in the `exchange` middleware, de-identified and withheld
+instances where they are decided (the retrieve stream and `View`), store round trips in the `Resolver`,
+upstream errors where `upstream.py` translates them. Labels hold only bounded, non-identifying values:
+transaction names, role names, statuses, reason codes and error kinds, never a UID, a path or a value.
+
+The series live in the gateway's own registry, not prometheus-client's global one, so building several apps
+in one process (the tests do) never registers a collector twice. This module does not import aiohttp: the
+pseudonym store's resolver calls it, and `gateway/cache/` stays free of the web framework.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# A whole-study retrieve can run for minutes; the default buckets stop at 10 s.
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+_STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1)
+
+REQUESTS = Counter(
+    "gateway_requests", "Requests answered, by transaction, role and status.",
+    ["transaction", "role", "status"], registry=REGISTRY,
+)  # fmt: skip
+LATENCY = Histogram(
+    "gateway_request_duration_seconds", "Time from request to the last byte written, by transaction and role.",
+    ["transaction", "role"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+)  # fmt: skip
+RESPONSE_BYTES = Counter(
+    "gateway_response_bytes",
+    "Bytes sent in response bodies. Streamed responses count what went on the wire, chunk framing included.",
+    ["transaction", "role"], registry=REGISTRY,
+)  # fmt: skip
+DEIDENTIFIED = Counter(
+    "gateway_instances_deidentified",
+    "Objects de-identified and sent: form=part10 for retrieved instances, form=json for DICOM JSON objects.",
+    ["form"], registry=REGISTRY,
+)  # fmt: skip
+WITHHELD = Counter(
+    "gateway_instances_withheld", "Objects left out on purpose, by form and reason code (never a value).",
+    ["form", "reason"], registry=REGISTRY,
+)  # fmt: skip
+STORE_CALLS = Histogram(
+    "gateway_store_round_trip_seconds", "Pseudonym store round trips, by operation.",
+    ["operation"], buckets=_STORE_BUCKETS, registry=REGISTRY,
+)  # fmt: skip
+STORE_ERRORS = Counter(
+    "gateway_store_errors", "Pseudonym store round trips that failed, by operation.", ["operation"], registry=REGISTRY
+)
+UPSTREAM_ERRORS = Counter(
+    "gateway_upstream_errors", "Failures talking to the origin server, by error kind.", ["kind"], registry=REGISTRY
+)
+
+# A reason is "<code> (<tag path>)" or "<code>: <detail>"; the code is its leading words.
+_REASON_CODE = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?: [A-Za-z0-9-]+)*")
+
+
+def request_done(transaction: str, role: str, status: int, seconds: float, body_bytes: int) -> None:
+    REQUESTS.labels(transaction, role, str(status)).inc()
+    LATENCY.labels(transaction, role).observe(seconds)
+    RESPONSE_BYTES.labels(transaction, role).inc(body_bytes)
+
+
+def deidentified(form: str) -> None:
+    DEIDENTIFIED.labels(form).inc()
+
+
+def withheld(form: str, reason: str) -> None:
+    WITHHELD.labels(form, reason_code(reason)).inc()
+
+
+def upstream_error(kind: str) -> None:
+    UPSTREAM_ERRORS.labels(kind).inc()
+
+
+@contextmanager
+def store_round_trip(operation: str) -> Iterator[None]:
+    """Time one store call and count it as an error if it raises (a cancellation is not the store's fault)."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        STORE_ERRORS.labels(operation).inc()
+        raise
+    finally:
+        STORE_CALLS.labels(operation).observe(time.perf_counter() - started)
+
+
+def reason_code(reason: str) -> str:
+    """The leading words of a withholding reason, without the tag path or detail: a small, fixed set."""
+    match = _REASON_CODE.match(reason)
+    return match.group(0) if match else "other"
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)

@@ -1,0 +1,65 @@
+"""Typed app state and the cleanup contexts that open and close each long-lived resource."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from gateway.cache.derive import Deriver
+from gateway.cache.factory import open_store
+from gateway.cache.resolver import Resolver
+from gateway.cache.store import PseudonymStore
+from gateway.governance.factory import open_for
+from gateway.governance.oversight import Oversight
+from gateway.governance.profiles import ProfileEditor
+from gateway.governance.store import GovernanceStore
+from gateway.handlers.common import UPSTREAM
+from gateway.roles import RoleBook
+from gateway.settings import Settings
+from gateway.upstream import UpstreamClient
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", PseudonymStore)
+RESOLVER = web.AppKey("resolver", Resolver)
+GOVERNANCE = web.AppKey("governance", GovernanceStore)
+OVERSIGHT = web.AppKey("oversight", Oversight)
+EDITOR = web.AppKey("profile_editor", ProfileEditor)
+
+
+async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = UpstreamClient(
+        settings.upstream.url,
+        timeout_s=settings.upstream.timeout_s,
+        max_connections=settings.upstream.max_connections,
+    )
+    await client.open()
+    app[UPSTREAM] = client
+    yield
+    await client.aclose()
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = open_store(settings.store.url, timeout=settings.store.timeout_s)
+    app[STORE] = store
+    deriver = Deriver(settings.secret.get_secret_value().encode())
+    app[RESOLVER] = Resolver(store, deriver, settings.key_version)
+    yield
+    await store.aclose()
+
+
+def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The opt-out registry, ledger and edited profiles; `roles` is the book that edited profiles swap into."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        store = open_for(settings)
+        editor = ProfileEditor(roles, settings.roles_dir)
+        app[GOVERNANCE], app[EDITOR] = store, editor
+        app[OVERSIGHT] = Oversight(store, editor.apply, refresh_s=settings.governance.refresh_s)
+        yield
+        await store.aclose()
+
+    return ctx

@@ -1,0 +1,86 @@
+"""What becomes of a standard attribute that Table E.1-1 does not name.
+
+The rule is "remove unless the profile keeps it". A profile keeps, by default:
+
+- attributes whose VR cannot hold a name or free text (numbers, code strings, tags, binary arrays, and
+  sequences, whose items are still processed);
+- a short hand-written list of text attributes that carry coded meaning or device type, never a person
+  (`RETAINED_TEXT`): without them every code sequence and SR content item would become invalid;
+- UIDs that name a kind of thing (`KIND_UIDS`, classes, transfer syntaxes), never an instance.
+
+Any other unlisted UID is replaced as U (a registered DICOM UID is still kept when the engine sees one), and
+unlisted text, dates, person names and UN are removed. SR TextValue is cleaned, so a TEXT content item stays
+valid while its text is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.rules.actions import Action
+
+DEFAULT_KEEP_VRS = frozenset(
+    {"AT", "CS", "DS", "FD", "FL", "IS", "OB", "OD", "OF", "OL", "OV", "OW", "SL", "SQ", "SS", "SV", "UL", "US", "UV"}
+)
+
+RETAINED_TEXT = frozenset(
+    {
+        "CodeValue",
+        "LongCodeValue",
+        "URNCodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodeMeaning",
+        "ContextIdentifier",
+        "MappingResource",
+        "Manufacturer",
+        "ManufacturerModelName",
+        "SoftwareVersions",
+        "ConvolutionKernel",
+        "WindowCenterWidthExplanation",
+        "RescaleType",
+        "LossyImageCompressionRatio",
+        "ContrastBolusRoute",
+        "ReceiveCoilName",
+        "TransmitCoilName",
+        "SequenceName",
+        "PulseSequenceName",
+        "FilterType",
+        "GeneratorPower",
+        "ScanOptions",
+    }
+)
+
+CLEANED_UNLISTED: Mapping[str, Action] = {"TextValue": Action.CLEAN}
+
+# Unlisted UIDs that name a kind of thing (a class, a transfer syntax, a coding scheme or context group, a
+# software version), never an instance, a patient or an organization.
+KIND_UIDS = frozenset(
+    {
+        "CodingSchemeUID",
+        "ContextUID",
+        "MappingResourceUID",
+        "CreatorVersionUID",
+        "SOPClassesInStudy",
+        "SOPClassesSupported",
+        "PertinentSOPClassesInStudy",
+        "PertinentSOPClassesInSeries",
+        "ReferencedSOPClassUIDInFile",
+        "ReferencedRelatedGeneralSOPClassUIDInFile",
+    }
+)
+
+
+def unlisted_action(keyword: str, vr: str, keep_vrs: frozenset[str]) -> Action:
+    """The action for a standard attribute that no E.1-1 row names (group lengths are removed elsewhere)."""
+    if keyword in CLEANED_UNLISTED:
+        return CLEANED_UNLISTED[keyword]
+    if keyword in RETAINED_TEXT:
+        return Action.KEEP
+    if vr == "UI":
+        kind = keyword.endswith(("ClassUID", "TransferSyntaxUID")) or keyword in KIND_UIDS
+        return Action.KEEP if kind else Action.REPLACE_UID
+    # Dictionary VRs such as "US or SS" and "OB or OW" keep or go together.
+    if all(part in keep_vrs for part in vr.split(" or ")):
+        return Action.KEEP
+    return Action.REMOVE

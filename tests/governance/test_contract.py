@@ -1,0 +1,111 @@
+"""One contract for both governance stores: opt-outs, edited profiles, and the hash-chained ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from gateway.governance.chain import verify
+from gateway.governance.errors import GovernanceUnavailable, VersionConflict
+from gateway.governance.model import Draft, OptOut, Versions
+from gateway.governance.store import GovernanceStore
+
+from .conftest import Backend
+
+
+def draft(n: int, actor: str = "key:abc") -> Draft:
+    return Draft(actor, "researcher", "disclose", f"2026-01-01T00:00:{n % 60:02d}Z", "researcher", "v1",
+                 {"studies": [f"1.2.3.{n}"]}, {"studies": [f"2.25.{n}"]}, {"transaction": "retrieve_study"})
+
+
+async def test_a_new_store_is_empty(store: GovernanceStore) -> None:
+    assert await store.versions() == Versions(0, 0)
+    assert await store.optouts() == [] and await store.profiles() == {} and await store.entries() == []
+    assert verify(await store.entries(), await store.head()).ok
+
+
+async def test_optouts_add_remove_and_count_changes(store: GovernanceStore) -> None:
+    a, b = OptOut("MRN1", "HOSP", "2026-01-01T00:00:00Z"), OptOut("MRN2", "", "2026-01-01T00:00:01Z")
+    assert await store.add_optout(a) and await store.add_optout(b)
+    assert not await store.add_optout(a)  # already registered: no change, no new version
+    assert (await store.versions()).optouts == 2
+    assert [o.key for o in await store.optouts()] == ["HOSP\\MRN1", "MRN2"]
+    assert await store.remove_optout("HOSP\\MRN1") and not await store.remove_optout("HOSP\\MRN1")
+    assert [o.key for o in await store.optouts()] == ["MRN2"]
+    assert (await store.versions()).optouts == 3
+
+
+async def test_profiles_are_versioned_per_role_with_compare_and_set(store: GovernanceStore) -> None:
+    first = await store.put_profile("researcher", "a: 1\n", actor="x", updated_at="t1", expected_version=0)
+    second = await store.put_profile("researcher", "a: 2\n", actor="y", updated_at="t2", expected_version=1)
+    other = await store.put_profile("external", "b: 1\n", actor="x", updated_at="t3", expected_version=None)
+    assert (first.version, second.version, other.version) == (1, 2, 1)
+    with pytest.raises(VersionConflict):
+        await store.put_profile("researcher", "a: 3\n", actor="z", updated_at="t4", expected_version=1)
+    profiles = await store.profiles()
+    assert profiles["researcher"].text == "a: 2\n" and profiles["researcher"].version == 2
+    assert profiles["researcher"].actor == "y" and profiles["external"].text == "b: 1\n"
+    assert (await store.versions()).profiles == 3
+
+
+async def test_ledger_appends_a_verifiable_chain(store: GovernanceStore) -> None:
+    entries = [await store.append(draft(n)) for n in range(5)]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+    assert all(later.prev == earlier.hash for earlier, later in itertools.pairwise(entries))
+    stored = await store.entries()
+    assert stored == entries and (await store.head()).hash == entries[-1].hash
+    assert await store.entries(after=2, limit=2) == entries[2:4]
+    assert stored[0].body["real"] == {"studies": ["1.2.3.0"]}
+    assert stored[0].body["pseudonymous"] == {"studies": ["2.25.0"]}
+    assert verify(stored, await store.head()).ok
+
+
+async def test_concurrent_appends_from_two_clients_keep_one_chain(backend: Backend) -> None:
+    # The subject is the chain, not latency: each call's budget also covers queueing behind 19 other appends,
+    # which on a loaded machine can pass the default 1 s.
+    one, two = backend.open(timeout=10), backend.open(timeout=10)
+    try:
+        await asyncio.gather(*(s.append(draft(n, "one" if s is one else "two")) for n in range(20) for s in (one, two)))
+        entries = await one.entries()
+        assert [e.seq for e in entries] == list(range(1, 41))
+        assert verify(entries, await two.head()).ok
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+@pytest.mark.parametrize("tamper", ["change", "delete"])
+async def test_a_tampered_entry_is_named(backend: Backend, store: GovernanceStore, tamper: str) -> None:
+    for n in range(6):
+        await store.append(draft(n))
+    (backend.change_entry if tamper == "change" else backend.delete_entry)(3)
+    verdict = verify(await store.entries(), await store.head())
+    assert not verdict.ok and verdict.bad_seq == 3
+    assert "entry 3" in verdict.describe()
+
+
+async def test_a_deleted_last_entry_is_named(backend: Backend, store: GovernanceStore) -> None:
+    for n in range(4):
+        await store.append(draft(n))
+    backend.delete_entry(4)
+    verdict = verify(await store.entries(), await store.head())
+    assert verdict.bad_seq == 4 and "deleted" in verdict.problem
+
+
+async def test_an_unreachable_store_is_unavailable_within_its_timeout(backend: Backend, tmp_path) -> None:
+    if backend.name == "sqlite":
+        store = type(backend.open())(str(tmp_path / "dir-that-is-a-file"), timeout=0.5)
+        (tmp_path / "dir-that-is-a-file").mkdir()  # a directory where the database file should be
+    else:
+        backend.server.stop()  # type: ignore[attr-defined]
+        store = backend.open(timeout=0.5)
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(GovernanceUnavailable):
+            await store.versions()
+        assert loop.time() - started < 1.0
+    finally:
+        await store.aclose()

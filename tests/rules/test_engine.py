@@ -1,0 +1,173 @@
+"""Withholding, pixel masks, private blocks, graphics, JSON bulk data, and failing closed."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.uid import JPEG2000Lossless
+
+from gateway.cache.model import Mappings
+from gateway.errors import Withheld
+from gateway.rules.engine import Engine
+from gateway.rules.pixels import PixelPlan, Region
+from gateway.rules.profile import compile_profile
+
+from .conftest import mappings_for
+from .factories import UID_ROOT, ct_instance, deidentify, split_pixels
+
+BASE: dict[str, Any] = {"permissions": ["search"], "scope": {"reversible": False}}
+US_RULE = {"match": {"Manufacturer": "ACME", "Rows": 4, "Columns": 4}, "regions": [[0, 0, 4, 1]]}
+
+
+def engine_for(**extra: Any) -> Engine:
+    return Engine(compile_profile("test", {**BASE, **extra}, source="test.yaml"))
+
+
+def withheld_reason(engine: Engine, data: bytes) -> str:
+    with pytest.raises(Withheld) as caught:
+        deidentify(engine, data)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("attributes", "reason"),
+    [
+        ({"Modality": "OP"}, "modality-withheld (0008,0060)"),
+        ({"Modality": "XC"}, "modality-withheld (0008,0060)"),
+        ({"Modality": "US"}, "burned-in-text-risk (0008,0060)"),
+        ({"Modality": "SC"}, "burned-in-text-risk (0008,0060)"),
+        ({"BurnedInAnnotation": "YES"}, "burned-in-annotation (0028,0301)"),
+    ],
+)
+def test_external_withholds(engines: dict[str, Engine], attributes: dict[str, str], reason: str) -> None:
+    assert withheld_reason(engines["external"], ct_instance(**attributes)) == reason
+    obj = pydicom.dcmread(io.BytesIO(ct_instance(**attributes))).to_json_dict()
+    with pytest.raises(Withheld, match="withheld"):
+        engines["external"].needs_json(obj)
+    if "BurnedInAnnotation" not in attributes:
+        deidentify(engines["researcher"], ct_instance(**attributes))  # the researcher sees these
+
+
+def test_burned_in_annotation_is_withheld_by_default(engines: dict[str, Engine]) -> None:
+    # No role has Clean Pixel Data without a pixel rule, and the Basic Profile leaves no burned-in text.
+    assert withheld_reason(engines["researcher"], ct_instance(BurnedInAnnotation="YES")) == (
+        "burned-in-annotation (0028,0301)"
+    )
+
+
+def test_pixel_rule_cleans_burned_in_text() -> None:
+    engine = engine_for(withhold={"burned_in_risk_modalities": ["US"]}, pixel_rules=[US_RULE])
+    source = ct_instance(Modality="US", Manufacturer="ACME", BurnedInAnnotation="YES")
+    header, _ = split_pixels(source)
+    ds = engine.read_header(header)
+    plan = engine.apply(ds, mappings_for(engine.profile, engine.needs(ds)))
+    assert plan == PixelPlan((Region(0, 0, 4, 1),))
+    original = pydicom.dcmread(io.BytesIO(source)).PixelData
+    masked = engine.mask_pixels(ds, original, plan)
+    pixels = np.frombuffer(masked, dtype=np.uint16).reshape(4, 4)
+    assert not pixels[0].any()  # pixels hidden
+    assert masked[8:] == original[8:]  # pixels retained
+    assert ds.BurnedInAnnotation == "NO"
+    assert "113101" in [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
+
+
+def test_pixel_rule_does_not_match_other_devices() -> None:
+    engine = engine_for(withhold={"burned_in_risk_modalities": ["US"]}, pixel_rules=[US_RULE])
+    assert withheld_reason(engine, ct_instance(Modality="US", Manufacturer="OTHER")) == (
+        "burned-in-text-risk (0008,0060)"
+    )
+
+
+def test_masks_every_frame_and_sample() -> None:
+    engine = engine_for(pixel_rules=[{"match": {"Rows": 2}, "regions": [[1, 0, 1, 1]]}])
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated, ds.NumberOfFrames = 2, 2, 3, 8, 2
+    ds.PlanarConfiguration = 0
+    masked = engine.mask_pixels(ds, bytes([9]) * 24 + b"\0")
+    frames = np.frombuffer(masked[:24], dtype=np.uint8).reshape(2, 2, 2, 3)
+    assert not frames[:, 0, 1, :].any() and frames[:, 0, 0, :].all() and frames[:, 1, :, :].all()
+    assert masked[24:] == b"\0"
+
+
+def test_encapsulated_pixels_needing_a_mask_are_withheld() -> None:
+    engine = engine_for(pixel_rules=[{"match": {"Rows": 4}, "regions": [[0, 0, 1, 1]]}])
+    ds = pydicom.dcmread(io.BytesIO(ct_instance()))
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    with pytest.raises(Withheld, match=r"encapsulated-pixel-data-needs-mask \(7FE0,0010\)"):
+        engine.apply(ds, mappings_for(engine.profile, engine.needs(ds)))
+
+
+def test_unresolved_value_fails_closed(engines: dict[str, Engine], caplog: pytest.LogCaptureFixture) -> None:
+    engine = engines["researcher"]
+    ds = engine.read_header(split_pixels(ct_instance())[0])
+    needs = engine.needs(ds)
+    full = mappings_for(engine.profile, needs)
+    partial = Mappings({kind: dict(values) for kind, values in full.values.items()})
+    del partial.values[next(iter(partial.values))]  # type: ignore[attr-defined]
+    with caplog.at_level(logging.INFO, logger="gateway.rules"), pytest.raises(Withheld, match="mapping-missing"):
+        engine.apply(ds, partial)
+    assert "PAT-1" not in caplog.text and UID_ROOT not in caplog.text
+
+
+def test_unreadable_header_is_withheld(engines: dict[str, Engine]) -> None:
+    with pytest.raises(Withheld, match="unreadable-header"):
+        engines["researcher"].read_header(b"not dicom at all")
+
+
+def test_safe_private_kept_only_with_the_option() -> None:
+    ds = pydicom.dcmread(io.BytesIO(ct_instance()))
+    ds.private_block(0x0019, "GEMS_ACQU_01", create=True).add_new(0x23, "DS", "1.5")
+    ds.private_block(0x0019, "GEMS_ACQU_01", create=False).add_new(0x99, "LO", "Hans Müller")
+    ds.private_block(0x0009, "ACME 1.0", create=True).add_new(0x10, "LO", "Hans Müller")
+    source = io.BytesIO()
+    ds.save_as(source, enforce_file_format=True)
+    kept = pydicom.dcmread(io.BytesIO(deidentify(engine_for(options=["retain-safe-private"]),
+                                                 source.getvalue())[1]))
+    assert kept[0x00190010].value == "GEMS_ACQU_01" and kept[0x00191023].value == 1.5
+    assert 0x00191099 not in kept and 0x00090010 not in kept and 0x00091010 not in kept
+    dropped = pydicom.dcmread(io.BytesIO(deidentify(engine_for(), source.getvalue())[1]))
+    assert not [element for element in dropped if element.tag.is_private]
+
+
+def test_overlays_and_curves(engines: dict[str, Engine]) -> None:
+    overlay = [(0x0010, "US", 4), (0x0011, "US", 4), (0x0040, "CS", "G"), (0x0050, "SS", [1, 1]),
+               (0x0100, "US", 1), (0x0102, "US", 0), (0x3000, "OW", b"\xff\x00")]
+    ds = pydicom.dcmread(io.BytesIO(ct_instance()))
+    for element, vr, value in overlay:
+        ds.add_new(0x60000000 | element, vr, value)
+    ds.add_new(0x50000005, "US", 2)  # CurveDimensions
+    source = io.BytesIO()
+    ds.save_as(source, enforce_file_format=True)
+    researcher = pydicom.dcmread(io.BytesIO(deidentify(engines["researcher"], source.getvalue())[1]))
+    assert not [element for element in researcher if element.tag.group in (0x5000, 0x6000)]
+    external = pydicom.dcmread(io.BytesIO(deidentify(engines["external"], source.getvalue())[1]))
+    assert external[0x60003000].value == b"\xff\x00" and external[0x60000010].value == 4
+
+
+def test_json_bulk_data(engines: dict[str, Engine]) -> None:
+    engine = engines["external"]
+    obj = pydicom.dcmread(io.BytesIO(ct_instance())).to_json_dict()
+    obj["7FE00010"] = {"vr": "OW", "BulkDataURI": "http://upstream/studies/1/bulk/pixel"}
+    obj["60003000"] = {"vr": "OW", "BulkDataURI": "http://upstream/overlay"}
+    researcher = engines["researcher"]
+    mappings = mappings_for(researcher.profile, researcher.needs_json(obj))
+    out = researcher.apply_json(obj, mappings)
+    assert out["7FE00010"] == {"vr": "OW", "BulkDataURI": "http://upstream/studies/1/bulk/pixel"}
+    assert "60003000" not in out
+    kept = engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
+    assert kept["60003000"]["BulkDataURI"] == "http://upstream/overlay"
+    obj["00420011"] = {"vr": "OB", "InlineBinary": "AAAA"}  # EncapsulatedDocument: D on bulk data
+    with pytest.raises(Withheld, match=r"no-dummy-for-OB \(0042,0011\)"):
+        researcher.apply_json(obj, mappings)
+
+
+def test_clinician_json_is_unchanged(engines: dict[str, Engine]) -> None:
+    obj = pydicom.dcmread(io.BytesIO(ct_instance())).to_json_dict()
+    assert engines["clinician"].apply_json(obj, Mappings({})) == obj

@@ -1,0 +1,105 @@
+"""The raw-element header codec: exact round trips in every native transfer syntax."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from gateway.errors import Withheld
+from gateway.rules import header, writer
+from gateway.rules.engine import Engine
+from gateway.rules.profile import compile_profile
+
+from .conftest import mappings_for
+from .factories import JAPANESE_NAME, part10, planted_dataset
+
+
+def cut(name: str) -> bytes:
+    data = pathlib.Path(get_testdata_file(name)).read_bytes()  # type: ignore[arg-type]
+    stream = io.BytesIO(data)
+    pydicom.dcmread(stream, stop_before_pixels=True)
+    return data[: stream.tell()]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["CT_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "rtplan.dcm", "image_dfl.dcm"],
+)
+def test_identity_round_trip_is_exact(engines: dict[str, Engine], name: str) -> None:
+    engine = engines["clinician"]
+    if name == "image_dfl.dcm":
+        with pytest.raises(Withheld, match="deflated"):
+            engine.read_header(cut(name))
+        return
+    source = cut(name)
+    assert engine.write_header(engine.read_header(source)) == source
+
+
+def test_undefined_length_sequences_round_trip() -> None:
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    item = pydicom.Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "1", "99X", "meaning"
+    inner = pydicom.Dataset()
+    inner.ConceptNameCodeSequence = [item]
+    ds.ContentSequence = [inner, inner]
+    ds["ContentSequence"].is_undefined_length = True
+    ds.ContentSequence[0]["ConceptNameCodeSequence"].is_undefined_length = True
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    data = out.getvalue()
+    parsed = header.read(data)
+    assert parsed.ContentSequence[1].ConceptNameCodeSequence[0].CodeMeaning == "meaning"
+    layout = header.layout_for(str(parsed.file_meta.TransferSyntaxUID))
+    meta = [element for tag, element in sorted(parsed.file_meta._dict.items()) if tag & 0xFFFF]
+    assert writer.write(header.read(data), meta, layout) == data
+
+
+def test_text_is_decoded_with_the_character_set() -> None:
+    profile = compile_profile("t", {"permissions": ["search"], "scope": {"reversible": False}}, source="t.yaml")
+    ds = header.read(part10(planted_dataset(profile, "\\ISO 2022 IR 87")))
+    assert header.text_of(ds, 0x00100010) == [JAPANESE_NAME]
+    assert header.text_of(ds, 0x00100020) == ["PLNTPATIENT01"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\0" * 132, b"\0" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\xff\x00"])
+def test_broken_headers_are_withheld(engines: dict[str, Engine], data: bytes) -> None:
+    with pytest.raises(Withheld):
+        engines["researcher"].read_header(data)
+
+
+def test_damaged_headers_are_withheld_or_processed(engines: dict[str, Engine]) -> None:
+    """Cut or corrupt anywhere: the engine de-identifies or withholds, and never raises anything else."""
+    engine = engines["researcher"]
+    source = cut("CT_small.dcm")
+    damaged = [source[:end] for end in range(132, len(source), 97)]
+    damaged += [source[:at] + b"\xff\xff\xff\xff" + source[at + 4 :] for at in range(132, len(source), 89)]
+    for data in damaged:
+        try:
+            ds = engine.read_header(data)
+            needs = engine.needs(ds)
+            engine.apply(ds, mappings_for(engine.profile, needs))
+            engine.write_header(ds)
+        except Withheld as error:
+            assert error.reason
+
+
+@pytest.mark.parametrize("role", ["researcher", "external", "ai-service"])
+def test_attribute_tags_inside_rewritten_sequences_are_written(engines: dict[str, Engine], role: str) -> None:
+    """SEG carries AT values in DimensionIndexSequence next to a UID; replacing the UID re-encodes the item."""
+    engine = engines[role]
+    ds = planted_dataset(engine.profile)
+    item = pydicom.Dataset()
+    item.DimensionOrganizationUID = "1.2.392.200036.9999.77"
+    item.DimensionIndexPointer = 0x0062000B
+    item.FunctionalGroupPointer = 0x0062000A
+    ds.DimensionIndexSequence = [item]
+    parsed = engine.read_header(part10(ds))
+    engine.apply(parsed, mappings_for(engine.profile, engine.needs(parsed)))
+    written = pydicom.dcmread(io.BytesIO(engine.write_header(parsed)), force=True)
+    kept = written.DimensionIndexSequence[0]
+    assert kept.DimensionIndexPointer == 0x0062000B and kept.FunctionalGroupPointer == 0x0062000A
+    assert kept.DimensionOrganizationUID != item.DimensionOrganizationUID

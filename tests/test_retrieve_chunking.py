@@ -1,0 +1,102 @@
+"""The de-identifying instance stream, without HTTP: its output does not depend on how the origin chunks the body.
+
+Property (style guide): wherever the chunk boundaries fall, the output equals de-identification applied to each
+input part; here, byte for byte the output of the body delivered in one piece. The pixel bytes of every part come
+through untouched, and a withheld part (the burned-in US) leaves no trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pydicom
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.cache.derive import Deriver
+from gateway.cache.resolver import Resolver
+from gateway.cache.sqlite import SqliteStore
+from gateway.codec.multipart import MultipartWriter, iter_parts
+from gateway.demo.samples import sample_studies
+from gateway.governance.disclosure import Audit, Disclosure
+from gateway.governance.model import Draft, LedgerEntry
+from gateway.governance.oversight import Withdrawals
+from gateway.handlers.retrieve import _instance
+from gateway.rules.engine import Engine
+from gateway.rules.profile import load_profiles
+from gateway.urls import UrlMap
+from gateway.view import View
+
+REPO = Path(__file__).resolve().parents[1]
+INSTANCES = [*sample_studies()["a_ct"][:3], *sample_studies()["b_cr"], *sample_studies()["c_us"]]
+WRITER = MultipartWriter("a" * 48, related_type="application/dicom")
+BODY = b"".join(WRITER.part_head({"Content-Type": "application/dicom"}) + i + WRITER.part_tail() for i in INSTANCES)
+BODY += WRITER.close()
+
+
+async def _never_sealed(_: Draft) -> LedgerEntry:
+    raise AssertionError("the stream is not sealed here: the handler does that before the closing boundary")
+
+
+def _view(store: SqliteStore) -> View:
+    profile = load_profiles(REPO / "conf" / "roles")["researcher"]
+    assert profile.scope is not None
+    disclosure = Disclosure("test", profile.name, profile.scope.name, profile.version, _never_sealed)
+    return View(
+        engine=Engine(profile),
+        scope=profile.scope,
+        resolver=Resolver(store, Deriver(b"chunking-secret-0123456789"), 1),
+        urls=UrlMap("http://origin/dicom-web", "http://gateway/dicom-web"),
+        remaps_uids=True,
+        audit=Audit(Withdrawals(), disclosure),
+    )
+
+
+async def _deidentified(view: View, cuts: list[int]) -> bytes:
+    async def chunks() -> AsyncIterator[bytes]:
+        edges = [0, *sorted(set(cuts)), len(BODY)]
+        for start, end in itertools.pairwise(edges):
+            if end > start:
+                yield BODY[start:end]
+
+    out = bytearray()
+
+    async def write(data: bytes | memoryview) -> None:
+        out.extend(data)
+
+    out_writer = MultipartWriter("b" * 48, related_type="application/dicom")
+    async for part in iter_parts(chunks(), WRITER.boundary):
+        await _instance(part, view, out_writer, write)
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def view() -> View:
+    return _view(SqliteStore(tempfile.mktemp(suffix=".sqlite3")))
+
+
+@pytest.fixture(scope="module")
+def whole(view: View) -> bytes:
+    return asyncio.run(_deidentified(view, []))
+
+
+def test_each_part_is_de_identified_and_its_pixels_are_untouched(whole: bytes) -> None:
+    parts = [p.split(b"\r\n\r\n", 1)[1] for p in whole.split(b"--" + b"b" * 48)[1:]]
+    assert len(parts) == len(INSTANCES) - 1  # the burned-in US is withheld
+    for original, sent in zip(INSTANCES, parts, strict=False):
+        before, after = pydicom.dcmread(io.BytesIO(original)), pydicom.dcmread(io.BytesIO(sent))
+        assert after.PatientID.startswith("RID-") and after.SOPInstanceUID != before.SOPInstanceUID
+        if "PixelData" in before:
+            assert after.PixelData == before.PixelData
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(BODY) - 1), max_size=60))
+def test_output_does_not_depend_on_chunk_boundaries(view: View, whole: bytes, cuts: list[int]) -> None:
+    assert asyncio.run(_deidentified(view, cuts)) == whole
