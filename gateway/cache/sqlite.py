@@ -14,11 +14,11 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from gateway.cache.model import IdKind
 from gateway.cache.reversal import keeps_reverse
+from gateway.cache.sqlite_file import open_shared
 from gateway.errors import StoreUnavailable
 
 T = TypeVar("T")
@@ -82,15 +82,9 @@ class SqliteStore:
         return job(self._db, *args)
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the write lock is taken up front and
-        # two processes never deadlock upgrading read locks.
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # a pseudonym handed out must survive a power cut
-        db.executescript(_SCHEMA)
-        return db
+        # Autocommit: we issue BEGIN IMMEDIATE ourselves, so the write lock is taken up front and two processes
+        # never deadlock upgrading read locks.
+        return open_shared(self._path, timeout=self._timeout, schema=_SCHEMA)
 
     def _transaction(self, db: sqlite3.Connection, body: Callable[[], T], *, write: bool = True) -> T:
         # A read-only transaction still gives a batch of reverse lookups one consistent snapshot.

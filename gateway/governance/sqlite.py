@@ -12,9 +12,9 @@ import json
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
+from gateway.cache.sqlite_file import open_shared
 from gateway.governance.chain import canonical, seal
 from gateway.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.governance.model import EMPTY_HEAD, Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions
@@ -143,13 +143,7 @@ class SqliteGovernance:
         return result
 
     def _connect(self) -> sqlite3.Connection:
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")  # a recorded disclosure must survive a power cut
-        db.executescript(_SCHEMA)
-        return db
+        return open_shared(self._path, timeout=self._timeout, schema=_SCHEMA)
 
 
 def _head(db: sqlite3.Connection) -> Head:
