@@ -7,8 +7,8 @@ so memory holds one part header at a time. The upstream request opens only once 
 
 A refused instance never goes upstream. It is answered in FailedSOPSequence with a FailureReason (a part that
 is no instance at all, in OtherFailuresSequence), and its reason (a code and a tag, never a value) goes to the
-log and to a Warning header. Elements after the pixel data are dropped, as on retrieve: nothing re-identifies
-them.
+log and to a Warning header. An instance of an opted-out patient is refused like one of an unknown study.
+Elements after the pixel data are dropped, as on retrieve: nothing re-identifies them.
 
 The origin stores nothing from a body that ends without its closing boundary. A client fault mid-stream (a cut
 body, a body over the limit) therefore cuts the upstream request, and nothing of the request is stored.
@@ -164,6 +164,10 @@ class _Upload:
         if isinstance(plan, Refusal):
             return plan
         patient, owners = await self._origin_facts(plan)
+        if patient is not None and view.audit.withdrawn.covers(patient.key):
+            # An opted-out patient's studies do not exist for this role, on the way in as on the way out; the
+            # refusal is the one an unknown study gets, so it tells the caller nothing more than a 404 would.
+            patient = None
         refusal = check_patient(plan, patient, owners)
         if refusal is not None or patient is None:
             return refusal

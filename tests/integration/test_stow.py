@@ -7,6 +7,7 @@ Orthanc keeps exactly the samples other tests count on.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable, Iterator
 
 import highdicom as hd
@@ -351,3 +352,34 @@ def test_oversized_body_is_413_and_nothing_stored(
     headers = {**small.headers("ai-service"), "Content-Type": STOW, "Accept": "application/dicom+json"}
     response = requests.post(small.dicomweb_url + "/studies", data=chunked(), headers=headers, timeout=30)
     assert response.status_code == 413
+
+
+@pytest.mark.usefixtures("nothing_stored")
+def test_an_opted_out_patient_takes_no_new_results(
+    ai: DICOMwebClient, gw: GatewayProcess, pseudo_ct: list[Dataset]
+) -> None:
+    patient = {"PatientID": PLANTED["id.patient_a"], "IssuerOfPatientID": PLANTED["id.patient_a_issuer"]}
+    study = pseudo_ct[0].StudyInstanceUID
+
+    def visible() -> bool:
+        return any(s["0020000D"]["Value"][0] == study for s in ai.search_for_studies())
+
+    added = requests.post(gw.url + "/admin/optouts", json=patient, headers=gw.headers("admin"), timeout=30)
+    assert added.status_code == 201 and added.json()["changed"] is True
+    try:
+        deadline = time.monotonic() + 2.0
+        while visible() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not visible()
+        response = _stow(gw, [("application/dicom", _bytes(_sr(pseudo_ct)))])
+        assert response.status_code == 409
+        assert _failure(response) == [0x0110]
+        assert "study-not-found" in response.headers["Warning"]
+        assert not _leaks(response.content) and UID_ROOT.encode() not in response.content
+    finally:
+        removed = requests.delete(gw.url + "/admin/optouts", json=patient, headers=gw.headers("admin"), timeout=30)
+        assert removed.status_code == 200
+    deadline = time.monotonic() + 2.0
+    while not visible() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert visible()
