@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 from gateway.cache.sqlite_file import open_shared
@@ -41,6 +42,8 @@ class SqliteGovernance:
         self._timeout = timeout
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="governance-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._queued: list[tuple[Draft, asyncio.Future[LedgerEntry]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"SqliteGovernance({self._path!r})"
@@ -84,13 +87,36 @@ class SqliteGovernance:
         return {row[0]: StoredProfile(*row) for row in rows}
 
     async def append(self, draft: Draft) -> LedgerEntry:
-        def body(db: sqlite3.Connection) -> LedgerEntry:
-            entry = seal(draft, _head(db))
-            db.execute("INSERT INTO gov_ledger VALUES (?, ?)", (entry.seq, canonical(entry.as_dict())))
-            db.execute("INSERT OR REPLACE INTO gov_ledger_head VALUES (1, ?, ?)", (entry.seq, entry.hash))
-            return entry
+        # Group commit: appends that arrive while a transaction is being written go into the next one together,
+        # so concurrent responses (a viewer fetches frames six at a time) share one fsync instead of queueing
+        # for one each. Each caller still returns only once its own entry is durable.
+        entry: asyncio.Future[LedgerEntry] = asyncio.get_running_loop().create_future()
+        self._queued.append((draft, entry))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(entry)
+        except TimeoutError:
+            raise GovernanceUnavailable(f"{GovernanceUnavailable.public_message} (TimeoutError)") from None
+        finally:
+            entry.cancel()  # a no-op once answered; if the caller gave up first, the committer skips the entry
 
-        return await self._run(body, write=True)
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            batch = [(draft, entry) for draft, entry in self._queued if not entry.done()]
+            self._queued = []
+
+            try:
+                sealed = await self._run(partial(_append_all, [d for d, _ in batch]), write=True) if batch else []
+            except Exception as exc:  # every caller in the batch gets the error its own append would have raised
+                for _, entry in batch:
+                    if not entry.done():
+                        entry.set_exception(exc)
+                continue
+            for (_, entry), written in zip(batch, sealed, strict=True):
+                if not entry.done():
+                    entry.set_result(written)
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[LedgerEntry]:
         query = "SELECT seq, entry FROM gov_ledger WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -104,6 +130,8 @@ class SqliteGovernance:
         await self._read("SELECT 1")
 
     async def aclose(self) -> None:
+        if self._committer is not None:
+            await self._committer
         if self._db is not None:
             await asyncio.get_running_loop().run_in_executor(self._worker, self._db.close)
             self._db = None
@@ -144,6 +172,17 @@ class SqliteGovernance:
 
     def _connect(self) -> sqlite3.Connection:
         return open_shared(self._path, timeout=self._timeout, schema=_SCHEMA)
+
+
+def _append_all(drafts: list[Draft], db: sqlite3.Connection) -> list[LedgerEntry]:
+    """Seal and insert `drafts` in order after the current head, in the caller's transaction."""
+    head, sealed = _head(db), []
+    for draft in drafts:
+        sealed.append(entry := seal(draft, head))
+        db.execute("INSERT INTO gov_ledger VALUES (?, ?)", (entry.seq, canonical(entry.as_dict())))
+        head = Head(entry.seq, entry.hash)
+    db.execute("INSERT OR REPLACE INTO gov_ledger_head VALUES (1, ?, ?)", (head.seq, head.hash))
+    return sealed
 
 
 def _head(db: sqlite3.Connection) -> Head:

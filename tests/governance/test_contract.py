@@ -94,6 +94,16 @@ async def test_a_deleted_last_entry_is_named(backend: Backend, store: Governance
     assert verdict.bad_seq == 4 and "deleted" in verdict.problem
 
 
+async def test_an_append_whose_caller_gave_up_does_not_break_the_chain(store: GovernanceStore) -> None:
+    abandoned = asyncio.create_task(store.append(draft(0)))
+    await asyncio.sleep(0)  # queued or in flight, depending on the back end
+    abandoned.cancel()
+    kept = await asyncio.gather(*(store.append(draft(n)) for n in range(1, 6)))
+    entries = await store.entries()
+    assert all(entry in entries for entry in kept) and len(entries) in (5, 6)
+    assert verify(entries, await store.head()).ok
+
+
 async def test_an_unreachable_store_is_unavailable_within_its_timeout(backend: Backend, tmp_path) -> None:
     if backend.name == "sqlite":
         store = type(backend.open())(str(tmp_path / "dir-that-is-a-file"), timeout=0.5)
@@ -106,6 +116,8 @@ async def test_an_unreachable_store_is_unavailable_within_its_timeout(backend: B
         started = loop.time()
         with pytest.raises(GovernanceUnavailable):
             await store.versions()
-        assert loop.time() - started < 1.0
+        with pytest.raises(GovernanceUnavailable):
+            await store.append(draft(1))
+        assert loop.time() - started < 2.0
     finally:
         await store.aclose()
