@@ -56,7 +56,7 @@ async def test_a_redis_that_never_answers_fails_within_the_bound(silent_port: in
     store = RedisStore(f"redis://127.0.0.1:{silent_port}/0", timeout=0.5)
     try:
         elapsed, _ = await timed_failure(store.get_or_create("s", PROPOSAL, reversible=True))
-        assert 0.5 <= elapsed < 0.7
+        assert 0.5 <= elapsed < 1.0  # the bound, and under the 1 s that issue 4 allows (CI machines are loaded)
     finally:
         await store.aclose()
 
@@ -90,7 +90,7 @@ async def test_a_locked_sqlite_file_fails_within_the_bound_and_recovers(tmp_path
         other_process = sqlite3.connect(path, isolation_level=None)
         other_process.execute("BEGIN IMMEDIATE")  # another gateway process holding the write lock
         elapsed, _ = await timed_failure(store.get_or_create("s", PROPOSAL, reversible=True))
-        assert elapsed < 0.7
+        assert elapsed < 1.0  # issue 4: within 1 s
         other_process.execute("ROLLBACK")
         other_process.close()
         assert await store.get_or_create("s", PROPOSAL, reversible=True) == PROPOSAL
