@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import highdicom as hd
 import numpy as np
@@ -209,13 +210,18 @@ def _assert_real_patient(stored: Dataset) -> None:
 
 
 def test_seg_lands_in_the_real_study_and_reads_back_pseudonymous(
-    ai: DICOMwebClient, direct_own: DICOMwebClient, gw: GatewayProcess, pseudo_ct: list[Dataset]
+    ai: DICOMwebClient,
+    direct_own: DICOMwebClient,
+    orthanc_own: OrthancProcess,
+    gw: GatewayProcess,
+    pseudo_ct: list[Dataset],
 ) -> None:
     seg = _seg(pseudo_ct[:3])
     answer = ai.store_instances([seg])
     assert answer.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == seg.SOPInstanceUID
     url = answer.ReferencedSOPSequence[0].RetrieveURL  # dicomweb-client sends Host without the port
-    assert url.startswith("http://127.0.0.1") and UID_ROOT not in url and "8042" not in url
+    address = urlsplit(url)
+    assert address.hostname == "127.0.0.1" and address.port != orthanc_own.http_port and UID_ROOT not in url
     assert f"/dicom-web/studies/{pseudo_ct[0].StudyInstanceUID}/series/{seg.SeriesInstanceUID}/" in url
 
     stored = direct_own.retrieve_instance(A_CT, seg.SeriesInstanceUID, seg.SOPInstanceUID)
