@@ -35,6 +35,7 @@ class Method:
         self.text = f"dicomweb-gateway {profile.name} {profile.version}"
         self.longitudinal = LONGITUDINAL[profile.date_mode]
         self._encoded: dict[tuple[bool, bool, bool], dict[BaseTag, RawDataElement]] = {}
+        self._json: dict[bool, JsonObject] = {}
 
     def attributes(self, plan: PixelPlan) -> list[tuple[int, str, str | list[tuple[str, str]]]]:
         codes = self.codes if plan.passthrough else [*self.codes, CLEAN_PIXEL_CODE]
@@ -58,7 +59,12 @@ class Method:
         return self._encoded[key]
 
     def json(self, plan: PixelPlan) -> JsonObject:
-        return {f"{tag:08X}": _json(vr, value) for tag, vr, value in self.attributes(plan)}
+        """The attributes as DICOM JSON, built once per pixel-plan kind and shared by every object: read only."""
+        if plan.passthrough not in self._json:
+            self._json[plan.passthrough] = {
+                f"{tag:08X}": _json(vr, value) for tag, vr, value in self.attributes(plan)
+            }
+        return self._json[plan.passthrough]
 
 
 def _encode(vr: str, value: str | list[tuple[str, str]], layout: Layout) -> bytes:
