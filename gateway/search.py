@@ -52,6 +52,7 @@ class Plan:
     checks: list[Check] = field(default_factory=list)
     limit: int | None = None
     offset: int = 0
+    unsupported: list[str] = field(default_factory=list)  # matching parameters asked for and not honoured
 
 
 def plan_search(query: Iterable[tuple[str, str]], profile: Profile) -> Plan:
@@ -89,7 +90,10 @@ def _reserved(plan: Plan, name: str, value: str) -> None:
             plan.limit = int(value)
         else:
             plan.offset = int(value)
-    # Fuzzy, empty-value and multiple-value matching are not passed: literal matching is what we can vouch for.
+    elif value.lower() == "true" and name not in plan.unsupported:
+        # Fuzzy, empty-value and multiple-value matching are not passed: literal matching is what we can vouch
+        # for. PS3.18 8.3.4 asks that the client be told so (a Warning), not refused.
+        plan.unsupported.append(name)
 
 
 def _tag(name: str) -> int:

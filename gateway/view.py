@@ -64,7 +64,18 @@ class View:
         return "/".join(segments), {real[p]: p for p in pseudonyms}
 
     async def deidentify_objects(self, objects: Iterable[JsonObject]) -> list[JsonObject]:
-        """De-identify DICOM JSON objects with one resolve; withheld ones are left out."""
+        """De-identify DICOM JSON objects with one resolve, all to be sent; withheld ones are left out."""
+        pairs = await self.deidentify_pairs(objects)
+        self.disclose(pairs)
+        return [out for _, out in pairs]
+
+    def disclose(self, pairs: Iterable[tuple[JsonObject, JsonObject]]) -> None:
+        """Record (as it came, as it goes) pairs in the response's ledger entry: only what is actually sent."""
+        for source, out in pairs:
+            self.audit.disclosure.record(json_uids(source), json_uids(out))
+
+    async def deidentify_pairs(self, objects: Iterable[JsonObject]) -> list[tuple[JsonObject, JsonObject]]:
+        """(as it came, de-identified) for each object that is not withheld; nothing is recorded yet."""
         needs = Needs()
         screened = []
         for obj in objects:
@@ -79,12 +90,7 @@ class View:
                 _url_needs(self.urls, url, needs)
             screened.append(obj)
         mappings = await self.resolver.resolve(self.scope, needs)
-        results = []
-        for obj in screened:
-            if (out := self._one(obj, mappings)) is not None:
-                self.audit.disclosure.record(json_uids(obj), json_uids(out))
-                results.append(out)
-        return results
+        return [(obj, out) for obj in screened if (out := self._one(obj, mappings)) is not None]
 
     def _one(self, obj: JsonObject, mappings: Mappings) -> JsonObject | None:
         try:

@@ -1,7 +1,9 @@
 """QIDO-RS for de-identifying roles: translate the query, search, de-identify, check, and page.
 
 The gateway pages itself: withheld objects and the checks on de-identified values may drop results, so the
-origin is asked for pages until `offset + limit` visible results exist or the origin has no more.
+origin is asked for pages until one visible result more than `offset + limit` exists or the origin has no more.
+That one more is what lets the answer say, as PS3.18 8.3.4.4 asks, that further results can be requested; their
+number is not known without reading them all, so the Warning does not give it.
 """
 
 from __future__ import annotations
@@ -26,16 +28,27 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     require_json(exchange.request)
     profile = exchange.role.profile
     plan = plan_search(exchange.request.rel_url.query.items(), profile)
+    warnings = [f"The {name} parameter is not supported. Only literal matching has been performed."
+                for name in plan.unsupported]  # fmt: skip
     real = await _real_keys(plan, view)
     if real is None:
-        return web.Response(status=204)
+        return _answer([], warnings)
     path = await view.real_path(exchange.upstream_path)
     query = upstream_query(plan, real) + [("includefield", field) for field in _JUDGING_FIELDS]
     results = await _collect(exchange, view, path, plan, query)
-    window = results[plan.offset : None if plan.limit is None else plan.offset + plan.limit]
-    if not window:
-        return web.Response(status=204)
-    return json_response(window)
+    end = None if plan.limit is None else plan.offset + plan.limit
+    window = results[plan.offset : end]
+    view.disclose(window)  # not the results before the offset, nor the one fetched to learn that more exist
+    if end is not None and len(results) > end:
+        warnings.append("There are additional results that can be requested.")
+    return _answer([out for _, out in window], warnings)
+
+
+def _answer(objects: list[JsonObject], warnings: list[str]) -> web.Response:
+    response = json_response(objects) if objects else web.Response(status=204)
+    for text in warnings:
+        response.headers.add("Warning", f'299 dicomweb-gateway "{text}"')
+    return response
 
 
 async def _real_keys(plan: Plan, view: View) -> dict[tuple[int, IdKind], list[str]] | None:
@@ -55,16 +68,17 @@ async def _real_keys(plan: Plan, view: View) -> dict[tuple[int, IdKind], list[st
 
 async def _collect(
     exchange: Exchange, view: View, path: str, plan: Plan, query: list[tuple[str, str]]
-) -> list[JsonObject]:
-    wanted = None if plan.limit is None else plan.offset + plan.limit
+) -> list[tuple[JsonObject, JsonObject]]:
+    """(as it came, de-identified) for the visible results, in the origin's order, up to one past the window."""
+    wanted = None if plan.limit is None else plan.offset + plan.limit + 1  # one more: are there further results?
     # Ask for exactly what could fill the window; only withheld or filtered results cost a further page.
     page = None if wanted is None else max(wanted, 1)
-    results: list[JsonObject] = []
+    results: list[tuple[JsonObject, JsonObject]] = []
     offset = 0
     while True:
         paging = [] if page is None else [("limit", str(page)), ("offset", str(offset))]
         objects = await _fetch(exchange, path, query + paging)
-        results += [o for o in await view.deidentify_objects(objects) if passes(o, plan.checks)]
+        results += [pair for pair in await view.deidentify_pairs(objects) if passes(pair[1], plan.checks)]
         if page is None or len(objects) < page or (wanted is not None and len(results) >= wanted):
             return results
         offset += page

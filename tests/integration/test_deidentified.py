@@ -186,11 +186,25 @@ def test_interval_between_a_patients_studies_is_kept(gateway: GatewayProcess) ->
 def test_paging_is_consistent(gateway: GatewayProcess) -> None:
     everything = [_values(s, "0020000D")[0] for s in _researcher_studies(gateway).json()]
     paged = []
+    more = "There are additional results that can be requested."
     for offset in range(len(everything)):
-        page = _researcher_studies(gateway, limit="1", offset=str(offset)).json()
-        paged += [_values(s, "0020000D")[0] for s in page]
+        page = _researcher_studies(gateway, limit="1", offset=str(offset))
+        paged += [_values(s, "0020000D")[0] for s in page.json()]
+        last = offset == len(everything) - 1
+        assert (more in page.headers.get("Warning", "")) is not last, offset  # PS3.18 8.3.4.4
     assert paged == everything
     assert _researcher_studies(gateway, limit="2", offset=str(len(everything))).status_code == 204
+
+
+def test_unsupported_matching_is_literal_and_says_so(gateway: GatewayProcess) -> None:
+    everything = _researcher_studies(gateway)
+    assert "Warning" not in everything.headers
+    fuzzy = _researcher_studies(gateway, fuzzymatching="true", emptyvaluematching="true")
+    assert fuzzy.json() == everything.json()
+    warnings = fuzzy.headers["Warning"]  # requests joins repeated headers with ", "
+    for name in ("fuzzymatching", "emptyvaluematching"):
+        assert f"The {name} parameter is not supported. Only literal matching has been performed." in warnings
+    assert "fuzzymatching" not in _researcher_studies(gateway, fuzzymatching="false").headers.get("Warning", "")
 
 
 @pytest.mark.parametrize("role", ["researcher", "external"])

@@ -246,6 +246,19 @@ def test_every_disclosure_is_in_the_ledger_with_real_and_pseudonymous_apart(repl
     assert not set(entry["real"]["instances"]) & set(entry["pseudonymous"]["instances"])
 
 
+def test_a_paged_search_records_only_the_page_it_sent(replicas: Replicas) -> None:
+    gateway = replicas.one
+    everything = get(gateway, "researcher", "/studies", JSON).json()
+    assert len(everything) >= 3
+    head = admin(gateway, "GET", "/ledger", params={"limit": "1"}).json()["head"]
+    page = get(gateway, "researcher", "/studies", JSON, limit="1", offset="1")
+    assert [first(s, "0020000D") for s in page.json()] == [first(everything[1], "0020000D")]
+    entries = admin(gateway, "GET", "/ledger", params={"after": str(head)}).json()["entries"]
+    disclosed = [e for e in entries if e["action"] == "disclose"]
+    # Not the result skipped by the offset, nor the one read to learn that more results exist.
+    assert [e["pseudonymous"]["studies"] for e in disclosed] == [[first(everything[1], "0020000D")]]
+
+
 def test_disclosures_of_a_patient_name_the_pseudonym_each_scope_gave(replicas: Replicas) -> None:
     gateway = replicas.one
     for role in ("researcher", "external"):
