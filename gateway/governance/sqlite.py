@@ -106,9 +106,10 @@ class SqliteGovernance:
         while self._queued:
             batch = [(draft, entry) for draft, entry in self._queued if not entry.done()]
             self._queued = []
-
+            if not batch:  # every caller of this round gave up before it was written
+                continue
             try:
-                sealed = await self._run(partial(_append_all, [d for d, _ in batch]), write=True) if batch else []
+                sealed = await self._run(partial(_append_all, [d for d, _ in batch]), write=True)
             except Exception as exc:  # every caller in the batch gets the error its own append would have raised
                 for _, entry in batch:
                     if not entry.done():

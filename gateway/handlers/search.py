@@ -28,8 +28,9 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     require_json(exchange.request)
     profile = exchange.role.profile
     plan = plan_search(exchange.request.rel_url.query.items(), profile)
-    warnings = [f"The {name} parameter is not supported. Only literal matching has been performed."
-                for name in plan.unsupported]  # fmt: skip
+    warnings = [
+        f"The {name} parameter is not supported. Only literal matching has been performed." for name in plan.unsupported
+    ]
     real = await _real_keys(plan, view)
     if real is None:
         return _answer([], warnings)
@@ -70,16 +71,16 @@ async def _collect(
     exchange: Exchange, view: View, path: str, plan: Plan, query: list[tuple[str, str]]
 ) -> list[tuple[JsonObject, JsonObject]]:
     """(as it came, de-identified) for the visible results, in the origin's order, up to one past the window."""
-    wanted = None if plan.limit is None else plan.offset + plan.limit + 1  # one more: are there further results?
-    # Ask for exactly what could fill the window; only withheld or filtered results cost a further page.
-    page = None if wanted is None else max(wanted, 1)
+    # Ask for exactly what could fill the window, plus one to learn whether further results exist; only withheld
+    # or filtered results cost a further page.
+    page = None if plan.limit is None else plan.offset + plan.limit + 1
     results: list[tuple[JsonObject, JsonObject]] = []
     offset = 0
     while True:
         paging = [] if page is None else [("limit", str(page)), ("offset", str(offset))]
         objects = await _fetch(exchange, path, query + paging)
         results += [pair for pair in await view.deidentify_pairs(objects) if passes(pair[1], plan.checks)]
-        if page is None or len(objects) < page or (wanted is not None and len(results) >= wanted):
+        if page is None or len(objects) < page or len(results) >= page:
             return results
         offset += page
 
