@@ -7,7 +7,6 @@ never a traceback and never a value from the data.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 import uuid
@@ -25,7 +24,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 TRANSACTION = "gateway.transaction"  # request key: the PS3.18 transaction name, for the access log
 ROLE = "gateway.role"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -38,8 +36,8 @@ def error_response(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def exchange(request: web.Request, handler: Handler) -> web.StreamResponse:
-    incoming = request.headers.get("X-Request-ID", "")
-    logs.request_id.set(incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex)
+    # Always our own id: a client's X-Request-ID is text it chose, and it may carry an MRN.
+    logs.request_id.set(uuid.uuid4().hex)
     started = time.perf_counter()
     status = 500
     response: web.StreamResponse | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from gateway.cache.derive import Deriver
 from gateway.cache.factory import open_store
 from gateway.cache.resolver import Resolver
 from gateway.cache.store import PseudonymStore
+from gateway.errors import ConfigError, StoreUnavailable
 from gateway.governance.factory import open_for
 from gateway.governance.oversight import Oversight
 from gateway.governance.profiles import ProfileEditor
@@ -19,6 +21,7 @@ from gateway.roles import RoleBook
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
 
+log = logging.getLogger("gateway")
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", PseudonymStore)
 RESOLVER = web.AppKey("resolver", Resolver)
@@ -56,6 +59,7 @@ def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         store = open_for(settings)
+        await _require_durable(settings, store)
         editor = ProfileEditor(roles, settings.roles_dir)
         app[GOVERNANCE], app[EDITOR] = store, editor
         app[OVERSIGHT] = Oversight(store, editor.apply, refresh_s=settings.governance.refresh_s)
@@ -63,3 +67,18 @@ def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator
         await store.aclose()
 
     return ctx
+
+
+async def _require_durable(settings: Settings, store: GovernanceStore) -> None:
+    """Refuse to start on a ledger store that could lose an append after it returned. One that cannot be asked
+    now (down at start) is not refused: readiness reports it, and every append fails closed until it is back."""
+    try:
+        problem = await store.durability_problem()
+    except StoreUnavailable:
+        log.warning("ledger durability not confirmed: governance store unavailable", extra={"kind": "durability"})
+        return
+    if problem is not None:
+        await store.aclose()
+        raise ConfigError(settings.source, "governance.url" if settings.governance.url else "store.url", problem)
+    if settings.governance.witness_path is None:
+        log.warning("the ledger has no witness (governance.witness_path)", extra={"kind": "durability"})

@@ -116,6 +116,9 @@ class Governance(_Section):
     url: str | None = None
     # How old this replica's view of opt-outs and edited profiles may get: withdrawals must hold within 1 s.
     refresh_s: Annotated[float, Field(gt=0, le=0.5)] = 0.25
+    # Where this replica keeps the ledger's witness (its head, outside the store); unset, a store that lost its
+    # history cannot be told from a new one.
+    witness_path: Path | None = None
 
     @field_validator("url")
     @classmethod

@@ -8,7 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import requests
 import yaml
+from support.redis_server import free_port
+
+from gateway.cli import main
+from gateway.demo.orthanc import OrthancProcess
+from gateway.demo.planted import PLANTED
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,3 +73,79 @@ def test_a_bad_value_names_its_key(tmp_path: Path) -> None:
     config = _config(tmp_path, REPO / "conf" / "roles", upstream={"url": "ftp://pacs"})
     result = _run("check-config", "--config", str(config))
     assert result.returncode == 2 and "upstream.url" in result.stderr and "http" in result.stderr
+
+
+# -- optout: every documented argument order, and what the origin holds of the patient --------------------
+PATIENT_A, ISSUER_A = PLANTED["id.patient_a"], PLANTED["id.patient_a_issuer"]
+
+
+def _governance_config(tmp_path: Path, upstream_url: str) -> str:
+    store = {"url": f"sqlite:///{tmp_path / 'pseudonyms.sqlite3'}"}
+    config = _config(tmp_path, REPO / "conf" / "roles", store=store, upstream={"url": upstream_url, "timeout_s": 5})
+    return str(config)
+
+
+def _listed(config: str, capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
+    capsys.readouterr()
+    assert main(["optout", "list", "--config", config]) == 0
+    return [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["add", "--config", "{c}", "MRN1"],
+        ["add", "MRN1", "--config", "{c}"],
+        ["add", "--config", "{c}", "--issuer", "H", "MRN1"],
+        ["add", "--issuer", "H", "MRN1", "--config", "{c}"],
+        ["add", "MRN1", "--issuer", "H", "--config", "{c}"],
+    ],
+)
+def test_optout_takes_its_options_before_or_after_the_patient_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], order: list[str]
+) -> None:
+    config = _governance_config(tmp_path, f"http://127.0.0.1:{free_port()}/dicom-web")
+    assert main(["optout", *(arg.format(c=config) for arg in order)]) == 0
+    issuer = "H" if "--issuer" in order else ""
+    assert _listed(config, capsys) == [["MRN1", issuer]]
+    removal = ["remove", "MRN1", "--config", config] + (["--issuer", issuer] if issuer else [])
+    assert main(["optout", *removal]) == 0
+    assert "opt-out removed: 1 patient" in capsys.readouterr().out
+    assert _listed(config, capsys) == []
+
+
+def test_optout_without_patient_id_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _governance_config(tmp_path, f"http://127.0.0.1:{free_port()}/dicom-web")
+    with pytest.raises(SystemExit) as exited:
+        main(["optout", "add", "--config", config])
+    assert exited.value.code == 2 and "PATIENT_ID" in capsys.readouterr().err
+
+
+def test_optout_add_with_the_origin_unreachable_warns_and_still_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _governance_config(tmp_path, f"http://127.0.0.1:{free_port()}/dicom-web")
+    assert main(["optout", "add", "--config", config, "MRN1"]) == 0
+    said = capsys.readouterr()
+    assert "opted out: 1 patient; warning: the origin could not be asked" in said.err
+    assert _listed(config, capsys) == [["MRN1", ""]]
+
+
+@pytest.mark.parametrize(
+    ("patient", "issuer", "held"),
+    [(PATIENT_A, "", "all"), (PATIENT_A, ISSUER_A, "all"), (PATIENT_A, "ANOTHER-ISSUER", 0), ("NOSUCH-7", "", 0)],
+)
+def test_optout_add_reports_how_many_studies_the_origin_holds(
+    orthanc: OrthancProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str], patient: str, issuer: str,
+    held: int | str,
+) -> None:
+    direct = requests.get(orthanc.dicomweb_url + "/studies", params={"PatientID": PATIENT_A}, timeout=10).json()
+    expected = len(direct) if held == "all" else held
+    config = _governance_config(tmp_path, orthanc.dicomweb_url)
+    assert main(["optout", "add", "--config", config, patient, *(["--issuer", issuer] if issuer else [])]) == 0
+    said = capsys.readouterr()
+    if expected:
+        assert said.out.strip() == f"opted out: 1 patient; the origin holds {expected} studies of this patient"
+    else:
+        assert "opted out: 1 patient; warning: the origin holds no study of this patient" in said.err
+    assert patient not in said.out + said.err  # the report never repeats the identifier

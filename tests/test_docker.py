@@ -184,3 +184,14 @@ def test_dockerfile_installs_the_package_exactly_as_the_tests_do() -> None:
     assert len(runs) == 1 and len(tests) == 1, (runs, tests)
     # The only differences allowed: the tests install editable (-e) with the [test] extra, quietly (-q).
     assert _pip_install(runs[0]) == _pip_install(tests[0]) == ("pip", "install", ".")
+
+
+def test_the_ledgers_redis_fsyncs_every_write_and_the_witness_has_a_volume(
+    compose: dict[str, Any], gateway_settings: Settings
+) -> None:
+    command = compose["services"]["redis"]["command"]
+    assert command[command.index("--appendfsync") + 1] == "always"  # the gateway refuses anything else
+    assert command[command.index("--appendonly") + 1] == "yes"
+    witness = gateway_settings.governance.witness_path
+    assert witness is not None and witness.parent == Path("/var/lib/dicomweb-gateway")
+    assert "gateway-ledger:/var/lib/dicomweb-gateway" in compose["services"]["gateway"]["volumes"]

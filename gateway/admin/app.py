@@ -7,7 +7,7 @@
     PUT    /admin/roles/{role}                  {"text", "base_version"?} -> compile, store, swap; 422; 409
     POST   /admin/roles/{role}/preview          {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, "text"?}
     GET    /admin/optouts                       the registry
-    POST   /admin/optouts                       {PatientID, IssuerOfPatientID?}
+    POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
     DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
     POST   /admin/optouts/disclosures           {PatientID, IssuerOfPatientID?} -> what was disclosed, per scope
     GET    /admin/ledger?after=N&limit=M        entries in order (default: the last 100)

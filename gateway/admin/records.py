@@ -8,20 +8,19 @@ from aiohttp import web
 
 from gateway.admin.body import json_answer, json_body, text_field
 from gateway.admin.note import note
-from gateway.cache.model import IdKind, Needs, patient_key
+from gateway.cache.model import IdKind, Needs
 from gateway.errors import BadRequest, NotFound
+from gateway.governance import actions
 from gateway.governance.actions import opt_out_of, reidentify, scope_named
-from gateway.governance.chain import export_csv, export_json, verify
+from gateway.governance.chain import export_csv, export_json
 from gateway.governance.model import LedgerEntry, OptOut
+from gateway.governance.origin import holding_note, studies_held, studies_of
 from gateway.handlers.common import UPSTREAM
 from gateway.pipeline import ROLES
 from gateway.resources import GOVERNANCE, OVERSIGHT, RESOLVER
-from gateway.rules.dicom_json import first_text
-from gateway.view import json_array
 
 _PAGE = resources.files("gateway.admin").joinpath("page.html")
 _DEFAULT_PAGE = 100
-_STUDIES_LIMIT = 16 * 1024**2
 
 
 async def page(request: web.Request) -> web.Response:
@@ -38,10 +37,13 @@ async def list_optouts(request: web.Request) -> web.Response:
 
 
 async def add_optout(request: web.Request) -> web.Response:
+    """Registers the opt-out and says how many studies of the patient the origin holds (0: a warning)."""
     optout = await _patient(request)
     changed = await request.config_dict[GOVERNANCE].add_optout(optout)
     await _in_force(request)
-    return json_answer({**_optout(optout), "changed": changed}, status=201 if changed else 200)
+    held = await studies_held(request.config_dict[UPSTREAM], optout)
+    answer = {**_optout(optout), "changed": changed, "origin_studies": held, "note": holding_note(held)}
+    return json_answer(answer, status=201 if changed else 200)
 
 
 async def remove_optout(request: web.Request) -> web.Response:
@@ -55,7 +57,7 @@ async def optout_disclosures(request: web.Request) -> web.Response:
     """For a withdrawal request to recipients: per scope, the patient's pseudonym, every ledger entry that
     disclosed one of the patient's studies, and the pseudonymous UIDs given (found via the real studies)."""
     optout = await _patient(request)
-    studies = await _studies_of(request, optout)
+    studies = await studies_of(request.config_dict[UPSTREAM], optout)
     found: dict[str, dict[str, set[str]]] = {}
     for entry in await request.config_dict[GOVERNANCE].entries():
         if entry.body.get("action") == "disclose":
@@ -95,26 +97,6 @@ def _collect(entry: LedgerEntry, studies: set[str], found: dict[str, dict[str, s
             into.setdefault(level, set()).update(v for v in pseudo.get(level, []) if v)
 
 
-async def _studies_of(request: web.Request, optout: OptOut) -> dict[str, str]:
-    """The patient's real studies at the origin, each with the patient key the engine gave it."""
-    query = [("PatientID", optout.patient_id), ("includefield", "00100021")]
-    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
-    async with request.config_dict[UPSTREAM].request("GET", "/studies", query=query, headers=headers) as up:
-        objects = json_array(await up.read(_STUDIES_LIMIT)) if up.status != 204 else []
-    return {
-        obj["0020000D"]["Value"][0]: patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
-        for obj in objects
-        if "0020000D" in obj and _same_issuer(obj, optout)
-    }
-
-
-def _same_issuer(obj: dict, optout: OptOut) -> bool:
-    """An origin that does not return the issuer counts as a match: for a withdrawal, too much beats too little."""
-    if "00100021" not in obj:
-        return True
-    return ((obj["00100021"].get("Value") or [""])[0] or "") == optout.issuer
-
-
 async def _patient(request: web.Request) -> OptOut:
     data = await json_body(request)
     optout = opt_out_of(text_field(data, "PatientID"), text_field(data, "IssuerOfPatientID", required=False))
@@ -145,8 +127,7 @@ async def browse_ledger(request: web.Request) -> web.Response:
 
 
 async def verify_ledger(request: web.Request) -> web.Response:
-    store = request.config_dict[GOVERNANCE]
-    verdict = verify(await store.entries(), await store.head())
+    verdict = await actions.verify_ledger(request.config_dict[GOVERNANCE])
     note(request, intact=str(verdict.ok).lower())
     return json_answer({"intact": verdict.ok, "entries": verdict.entries, "bad_seq": verdict.bad_seq,
                         "problem": verdict.problem, "message": verdict.describe()})

@@ -26,6 +26,11 @@ def patient_key(patient_id: str, issuer: str | None = None) -> str:
     return f"{issuer}\\{patient_id}" if issuer else patient_id
 
 
+def patient_id_of(key: str) -> str:
+    """The PatientID a patient key qualifies (neither part holds a backslash: it separates DICOM values)."""
+    return key.rpartition("\\")[2]
+
+
 @dataclass(frozen=True)
 class PseudonymScheme:
     """How new values look. Part of a role profile, fixed for the life of a scope."""

@@ -15,7 +15,7 @@ N gateway replicas share one Redis by pointing `store_url` at the same server (o
 Cluster) with the same pseudonym secret and key version. Nothing is cached between requests except each
 scope's key version, which never changes once set, so replicas need no coordination: whichever replica sees a
 value first stores it, and the others read it in the same round trip that would have created it. Give Redis
-durable persistence (appendonly yes, appendfsync everysec or always) and back it up: a lost store is
+durable persistence (appendonly yes, appendfsync always) and back it up: a lost store is
 recoverable for derived values, but not for values recorded from elsewhere (STOW) or for reverse lookups.
 
 Failure: every call is bounded (1 s by default). An unreachable or slow Redis raises StoreUnavailable (503)

@@ -9,6 +9,8 @@ The pure core (no aiohttp) of issue 7:
     disclosure.py   what one response disclosed, sealed into the ledger once, before the response completes
     profiles.py     role profiles edited at run time: compile first, then swap the RoleBook
     identifiers.py  patient keys and study/series/instance UIDs read from DICOM JSON and Part 10 headers
+    witness.py      the ledger's head kept outside the store, so a store that lost entries is noticed
+    origin.py       how many studies of a patient the origin holds, reported when an opt-out is added
     commands.py     the CLI verbs: optout, ledger, reidentify
 
 The aiohttp shell (the admin sub-application and its page) lives in `gateway/admin/`.

@@ -9,8 +9,10 @@ from gateway.cache.errors import IrreversibleScope
 from gateway.cache.model import IdKind, ScopeSpec
 from gateway.cache.resolver import Resolver
 from gateway.errors import BadRequest, NotFound
+from gateway.governance.chain import Verdict, verify
 from gateway.governance.disclosure import now
 from gateway.governance.model import Draft, OptOut
+from gateway.governance.store import GovernanceStore
 from gateway.roles import RoleBook
 
 ADMIN_ROLE = "admin"  # API keys (or token roles) bound to it reach the admin API and nothing else
@@ -29,6 +31,11 @@ def opt_out_of(patient_id: str, issuer: str | None) -> OptOut:
     if not patient_id or len(patient_id) > _MAX_ID or len(issuer) > _MAX_ID or "\\" in patient_id + issuer:
         raise BadRequest("PatientID must be 1-64 characters and, with its issuer, hold no backslash")
     return OptOut(patient_id, issuer, now())
+
+
+async def verify_ledger(store: GovernanceStore) -> Verdict:
+    """The chain as stored, checked against the store's head and against this host's witness of it."""
+    return verify(await store.entries(), await store.head(), await store.witnessed())
 
 
 def scope_named(book: RoleBook, name: str) -> ScopeSpec:

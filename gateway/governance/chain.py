@@ -4,6 +4,7 @@
 
 A changed entry no longer matches its own hash (or, if its hash was forged too, the next entry's `prev`).
 A deleted entry leaves a gap in `seq`; a deleted tail leaves the store's head pointing past the last entry.
+A store that lost its tail or its whole history (head and all) falls short of its witness (witness.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,16 +30,20 @@ def entry_hash(seq: int, prev: str, body: Mapping[str, Any]) -> str:
 
 
 def seal(draft: Draft, head: Head) -> LedgerEntry:
-    """The entry that follows `head`."""
+    """The entry that follows `head`. Entry 1 carries a random genesis marker, so its hash names this chain and
+    no other: a store that lost its history and began again cannot begin with the same entry 1."""
     seq, body = head.seq + 1, draft.body()
+    if seq == 1:
+        body["genesis"] = secrets.token_hex(16)
     return LedgerEntry(seq, head.hash, entry_hash(seq, head.hash, body), body)
 
 
 @dataclass(frozen=True)
 class Verdict:
     entries: int  # entries checked
-    bad_seq: int | None = None  # the first entry that was changed or deleted
+    bad_seq: int | None = None  # the first entry that was changed, deleted or lost
     problem: str = ""
+    damage: str = "tampered"  # or "incomplete": the store lost entries it had written
 
     @property
     def ok(self) -> bool:
@@ -46,11 +52,38 @@ class Verdict:
     def describe(self) -> str:
         if self.ok:
             return f"ledger intact: {self.entries} entries, hash chain verified"
-        return f"ledger tampered: entry {self.bad_seq} {self.problem}"
+        return f"ledger {self.damage}: entry {self.bad_seq} {self.problem}"
 
 
-def verify(entries: Iterable[LedgerEntry], head: Head | None = EMPTY_HEAD) -> Verdict:
-    """Walk the chain in order and name the first entry that was changed or deleted."""
+def verify(
+    entries: Iterable[LedgerEntry], head: Head | None = EMPTY_HEAD, witness: Head | None = None
+) -> Verdict:
+    """Walk the chain in order and name the first entry that was changed, deleted or lost."""
+    chain = list(entries)
+    walked = _walk(chain, head)
+    if not walked.ok or witness is None or witness.seq == 0:
+        return walked
+    return _against(witness, chain)
+
+
+def _against(witness: Head, chain: list[LedgerEntry]) -> Verdict:
+    """A chain that verifies on its own, checked against its witness. Positions are seq - 1: the walk passed."""
+    count, recorded = len(chain), f"its witness recorded {witness.seq} entries"
+    if not chain:
+        return Verdict(0, 1, f"is missing: the store lost its whole history ({recorded}, it holds none)",
+                       "incomplete")
+    if witness.genesis and chain[0].hash != witness.genesis:
+        return Verdict(count, 1, f"is not the one witnessed: the store lost its history and began a new chain "
+                                 f"({recorded}, it holds {count} since)", "incomplete")
+    if count < witness.seq:
+        return Verdict(count, count + 1, f"is missing: the store lost its tail ({recorded}, it holds {count})",
+                       "incomplete")
+    if chain[witness.seq - 1].hash != witness.hash:
+        return Verdict(count, witness.seq, "was changed (its hash does not match the ledger's witness)")
+    return Verdict(count)
+
+
+def _walk(entries: list[LedgerEntry], head: Head | None) -> Verdict:
     expected, prev, count = 1, GENESIS, 0
     for entry in entries:
         if entry.seq > expected:

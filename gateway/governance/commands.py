@@ -1,6 +1,7 @@
 """The governance CLI verbs (a contract):
 
-    dicomweb-gateway optout add|remove|list --config FILE [--issuer ISSUER] [PATIENT_ID]
+    dicomweb-gateway optout add|remove --config FILE [--issuer ISSUER] PATIENT_ID   (options before or after)
+    dicomweb-gateway optout list --config FILE
     dicomweb-gateway ledger verify|export --config FILE [--format csv|json]
     dicomweb-gateway reidentify --config FILE --scope SCOPE PSEUDONYM
 
@@ -8,7 +9,8 @@ They work on the same stores the gateways use, so a change here is live on every
 `governance.refresh_s`. Every use is recorded in the ledger under `cli:<user>`. Exit status: 0 done,
 1 the ledger failed verification or the pseudonym is unknown, 2 configuration error, 3 reversal refused
 (irreversible scope), 4 a store is unavailable.
-Identifiers are printed to stdout for the admin at the terminal and never logged.
+Identifiers are printed to stdout for the admin at the terminal and never logged. `optout add` also says how
+many studies the origin holds of the patient; none, or an origin that cannot be asked, is a warning (exit 0).
 """
 
 from __future__ import annotations
@@ -25,36 +27,53 @@ from gateway.cache.derive import Deriver
 from gateway.cache.factory import open_store
 from gateway.cache.resolver import Resolver
 from gateway.errors import ConfigError, GatewayError, NotFound
-from gateway.governance.actions import ReversalImpossible, admin_draft, opt_out_of, reidentify, scope_named
-from gateway.governance.chain import export_csv, export_json, verify
+from gateway.governance.actions import (
+    ReversalImpossible,
+    admin_draft,
+    opt_out_of,
+    reidentify,
+    scope_named,
+    verify_ledger,
+)
+from gateway.governance.chain import export_csv, export_json
 from gateway.governance.factory import open_for
+from gateway.governance.model import OptOut
+from gateway.governance.origin import holding_note, studies_held
 from gateway.governance.store import GovernanceStore
 from gateway.roles import RoleBook
 from gateway.settings import Settings, load_settings
+from gateway.upstream import UpstreamClient
 
 VERBS = ("optout", "ledger", "reidentify")
 
 
 def add_parsers(verbs: argparse._SubParsersAction) -> None:
+    # Each action is its own parser with a required positional, so options may come before or after it
+    # (argparse cannot place an optional positional that follows an option).
     optout = verbs.add_parser("optout", help="register, withdraw or list patient opt-outs")
-    optout.add_argument("action", choices=("add", "remove", "list"))
-    optout.add_argument("patient_id", nargs="?", metavar="PATIENT_ID")
-    optout.add_argument("--issuer", default="", help="IssuerOfPatientID, if the PatientID has one")
+    actions = optout.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "withdraw a patient"), ("remove", "give a withdrawn patient back")):
+        patient = actions.add_parser(action, help=text)
+        patient.add_argument("patient_id", metavar="PATIENT_ID")
+        patient.add_argument("--issuer", default="", help="IssuerOfPatientID; without it, the ID under every issuer")
+        _config_option(patient)
+    _config_option(actions.add_parser("list", help="list the opt-outs"))
     ledger = verbs.add_parser("ledger", help="verify or export the disclosure ledger")
     ledger.add_argument("action", choices=("verify", "export"))
     ledger.add_argument("--format", choices=("csv", "json"), default="json")
     again = verbs.add_parser("reidentify", help="map a pseudonym of a reversible scope back to its real value")
     again.add_argument("--scope", required=True)
     again.add_argument("pseudonym", metavar="PSEUDONYM")
-    for sub in (optout, ledger, again):
-        sub.add_argument("--config", type=Path, default=Path("conf/gateway.yaml"))
+    for sub in (ledger, again):
+        _config_option(sub)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=Path("conf/gateway.yaml"))
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    if args.verb == "optout" and args.action != "list" and not args.patient_id:
-        print(f"optout {args.action} needs a PATIENT_ID", file=sys.stderr)
-        return 2
     try:
         return asyncio.run(_run(settings, args))
     except GatewayError as exc:
@@ -68,37 +87,55 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     store = open_for(settings)
     try:
         if args.verb == "optout":
-            return await _optout(store, args)
+            return await _optout(settings, store, args)
         if args.verb == "ledger":
-            return await _ledger(store, args)
+            return await _ledger(settings, store, args)
         return await _reidentify(settings, store, args)
     finally:
         await store.aclose()
 
 
-async def _optout(store: GovernanceStore, args: argparse.Namespace) -> int:
+async def _optout(settings: Settings, store: GovernanceStore, args: argparse.Namespace) -> int:
     if args.action == "list":
         for optout in await store.optouts():
             print(f"{optout.patient_id}\t{optout.issuer}\t{optout.added_at}")
         await store.append(admin_draft(_actor(), "admin.optout.list"))
         return 0
     optout = opt_out_of(args.patient_id, args.issuer)
-    changed = await (store.add_optout(optout) if args.action == "add" else store.remove_optout(optout.key))
+    if args.action == "remove":
+        changed = await store.remove_optout(optout.key)
+        print("opt-out removed: 1 patient" if changed else "no opt-out to remove: nothing changed")
+    else:
+        changed = await store.add_optout(optout)
+        note = holding_note(await _studies_held(settings, optout))
+        done = "opted out: 1 patient" if changed else "already opted out: nothing changed"
+        print(f"{done}; {note}", file=sys.stderr if note.startswith("warning") else sys.stdout)
     detail = {"changed": "yes" if changed else "no (already so)"}
     await store.append(admin_draft(_actor(), f"admin.optout.{args.action}", real={"patients": [optout.key]},
                                    detail=detail))
-    print(f"{args.action}: {optout.key} ({detail['changed']})")
     return 0
 
 
-async def _ledger(store: GovernanceStore, args: argparse.Namespace) -> int:
-    entries = await store.entries()
+async def _studies_held(settings: Settings, optout: OptOut) -> int | None:
+    upstream = UpstreamClient(settings.upstream.url, timeout_s=settings.upstream.timeout_s, max_connections=1)
+    await upstream.open()
+    try:
+        return await studies_held(upstream, optout)
+    finally:
+        await upstream.aclose()
+
+
+async def _ledger(settings: Settings, store: GovernanceStore, args: argparse.Namespace) -> int:
     if args.action == "export":
+        entries = await store.entries()
         sys.stdout.write(export_csv(entries) if args.format == "csv" else export_json(entries))
         await store.append(admin_draft(_actor(), "admin.ledger.export", detail={"format": args.format}))
         return 0
-    verdict = verify(entries, await store.head())
+    verdict = await verify_ledger(store)
     print(verdict.describe(), file=sys.stdout if verdict.ok else sys.stderr)
+    if settings.governance.witness_path is None:
+        print("warning: no governance.witness_path: a store that lost its history cannot be told from a new one",
+              file=sys.stderr)
     await store.append(admin_draft(_actor(), "admin.ledger.verify", detail={"intact": str(verdict.ok).lower()}))
     return 0 if verdict.ok else 1
 

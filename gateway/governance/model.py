@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.cache.model import patient_key
+from gateway.cache.model import patient_id_of, patient_key
 
 # Identifier levels of a disclosure; the real and the pseudonymous lists of one level are parallel.
 LEVELS = ("studies", "series", "instances")
@@ -23,6 +23,18 @@ class OptOut:
     def key(self) -> str:
         """The same key the pseudonym store uses for this patient."""
         return patient_key(self.patient_id, self.issuer or None)
+
+    def covers(self, patient: str) -> bool:
+        return self.key in withdrawing_keys(patient)
+
+
+def withdrawing_keys(patient: str) -> tuple[str, str]:
+    """The registry keys that withdraw a patient (given by its patient key): its own PatientID and issuer, and its
+    PatientID alone, which an opt-out given without an issuer registers for that ID under every issuer.
+
+    Two exact lookups, never a scan, so the registry can come to hold keyed hashes of the pairs instead.
+    """
+    return patient, patient_id_of(patient)
 
 
 @dataclass(frozen=True)
@@ -74,10 +86,14 @@ class Draft:
 
 @dataclass(frozen=True)
 class Head:
-    """The last entry of the ledger as the store records it: the tail that a deletion must also forge."""
+    """The last entry of the ledger as the store records it: the tail that a deletion must also forge.
+
+    `genesis` is the hash of entry 1: a ledger that lost its history and began again has another one.
+    """
 
     seq: int
     hash: str
+    genesis: str = ""
 
 
 EMPTY_HEAD = Head(0, GENESIS)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from gateway.errors import ConfigError
 from gateway.governance.errors import ProfileSyncFailed
-from gateway.governance.model import StoredProfile, Versions
+from gateway.governance.model import StoredProfile, Versions, withdrawing_keys
 from gateway.governance.store import GovernanceStore
 
 log = logging.getLogger("gateway.governance")
@@ -32,7 +32,8 @@ class Withdrawals:
     version: int = -1
 
     def covers(self, patient: str) -> bool:
-        return patient in self.keys
+        """Whether the patient with this patient key is withdrawn, under its issuer or under every issuer."""
+        return any(key in self.keys for key in withdrawing_keys(patient))
 
 
 class Oversight:

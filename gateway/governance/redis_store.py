@@ -6,16 +6,20 @@ Layout (one hash tag, so every script is cluster-safe):
     gwgov:{g}:optouts        hash    patient key -> JSON {patient_id, issuer, added_at}
     gwgov:{g}:profiles       hash    role -> JSON of the current StoredProfile
     gwgov:{g}:ledger         stream  one entry per ledger record, stream ID "<seq>-1", field `entry` (JSON)
-    gwgov:{g}:ledger:head    hash    seq, hash of the last entry
+    gwgov:{g}:ledger:head    hash    seq, hash of the last entry; genesis, the hash of entry 1
 
 A ledger append is a compare-and-set: the client seals the entry after the head it last saw and a script
 adds it only if that is still the head; otherwise it returns the current head and the client seals again.
 Redis has no SHA-256 in Lua, so the hash is computed here; the script only guards the order.
+
+An append returns once Redis has it on disk: the gateway refuses to start on a Redis that does not fsync every
+write (`appendonly yes`, `appendfsync always`), and each append then advances the witness (witness.py).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable
 from typing import TypeVar, cast
 
@@ -23,8 +27,10 @@ from gateway.cache.redis_urls import bounded, connect
 from gateway.governance.chain import canonical, seal
 from gateway.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.governance.model import EMPTY_HEAD, Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions
+from gateway.governance.witness import Witness
 
 T = TypeVar("T")
+log = logging.getLogger("gateway.governance")
 _P = "gwgov:{g}:"
 VERSIONS, OPTOUTS, PROFILES, LEDGER, HEAD = (_P + name for name in ("versions", "optouts", "profiles", "ledger",
                                                                    "ledger:head"))
@@ -52,19 +58,24 @@ return current + 1
 """
 
 # KEYS: head, ledger. ARGV: the seq the entry follows, its seq, its JSON, its hash.
+# Returns {-1, genesis} once added, else {current seq, current hash}.
 _APPEND = """
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if seq ~= tonumber(ARGV[1]) then return {seq, redis.call('HGET', KEYS[1], 'hash') or ''} end
 redis.call('XADD', KEYS[2], ARGV[2] .. '-1', 'entry', ARGV[3])
 redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'hash', ARGV[4])
-return {-1, ''}
+if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'genesis', ARGV[4]) end
+return {-1, redis.call('HGET', KEYS[1], 'genesis') or ''}
 """
+_DURABLE = {"appendonly": "yes", "appendfsync": "always"}
 _APPEND_TRIES = 64
 _PAGE = 1000
 
 
 class RedisGovernance:
-    def __init__(self, url: str, *, timeout: float = 1.0, max_connections: int = 8) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 1.0, max_connections: int = 8, witness: Witness | None = None
+    ) -> None:
         connected = connect(url, timeout=timeout, max_connections=max_connections)
         self._client = connected.client
         self._closers = connected.closers
@@ -73,6 +84,7 @@ class RedisGovernance:
         self._put_profile = self._client.register_script(_PUT_PROFILE)
         self._append = self._client.register_script(_APPEND)
         self._last_head = EMPTY_HEAD  # a guess that saves a round trip when this replica wrote last
+        self._witness = witness
 
     def __repr__(self) -> str:
         return "RedisGovernance(<url hidden>)"
@@ -117,6 +129,8 @@ class RedisGovernance:
                 seq, current = await self._append([HEAD, LEDGER], args)
                 if int(seq) < 0:
                     self._last_head = Head(entry.seq, entry.hash)
+                    if self._witness is not None:
+                        await self._witness.advance(Head(entry.seq, entry.hash, str(current)))
                     return entry
                 head = Head(int(seq), str(current) or EMPTY_HEAD.hash)
             raise TimeoutError  # contention beyond reason: fail like a timeout
@@ -139,8 +153,26 @@ class RedisGovernance:
         return found
 
     async def head(self) -> Head:
-        seq, value = await self._bounded(self._client.hmget(HEAD, ["seq", "hash"]))
-        return Head(int(seq), str(value)) if seq else EMPTY_HEAD
+        seq, value, genesis = await self._bounded(self._client.hmget(HEAD, ["seq", "hash", "genesis"]))
+        return Head(int(seq), str(value), str(genesis or "")) if seq else EMPTY_HEAD
+
+    async def witnessed(self) -> Head | None:
+        return None if self._witness is None else await self._witness.read()
+
+    async def durability_problem(self) -> str | None:
+        found = {name: await self._config(name) for name in _DURABLE}
+        if any(value is not None and value != _DURABLE[name] for name, value in found.items()):
+            return "the ledger's Redis must fsync every write: run it with appendonly yes and appendfsync always"
+        if None in found.values():  # managed services may rename CONFIG: say so, loudly, and carry on
+            log.warning("cannot confirm that the ledger's Redis fsyncs every write", extra={"kind": "durability"})
+        return None
+
+    async def _config(self, name: str) -> str | None:
+        try:
+            answer = cast("dict[str, str]", await self._bounded(self._client.config_get(name)))
+        except GovernanceUnavailable:
+            return None
+        return answer.get(name)
 
     async def ping(self) -> None:
         await self._bounded(self._client.ping())

@@ -19,6 +19,7 @@ from gateway.cache.sqlite_file import open_shared
 from gateway.governance.chain import canonical, seal
 from gateway.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.governance.model import EMPTY_HEAD, Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions
+from gateway.governance.witness import Witness
 
 T = TypeVar("T")
 
@@ -37,9 +38,10 @@ CREATE TABLE IF NOT EXISTS gov_ledger_head (one INTEGER PRIMARY KEY CHECK (one =
 
 
 class SqliteGovernance:
-    def __init__(self, path: str, *, timeout: float = 1.0) -> None:
+    def __init__(self, path: str, *, timeout: float = 1.0, witness: Witness | None = None) -> None:
         self._path = path
         self._timeout = timeout
+        self._witness = witness
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="governance-sqlite")
         self._db: sqlite3.Connection | None = None
         self._queued: list[tuple[Draft, asyncio.Future[LedgerEntry]]] = []
@@ -109,7 +111,9 @@ class SqliteGovernance:
             if not batch:  # every caller of this round gave up before it was written
                 continue
             try:
-                sealed = await self._run(partial(_append_all, [d for d, _ in batch]), write=True)
+                sealed, head = await self._run(partial(_append_all, [d for d, _ in batch]), write=True)
+                if self._witness is not None:
+                    await self._witness.advance(head)
             except Exception as exc:  # every caller in the batch gets the error its own append would have raised
                 for _, entry in batch:
                     if not entry.done():
@@ -126,6 +130,12 @@ class SqliteGovernance:
 
     async def head(self) -> Head:
         return await self._run(_head)
+
+    async def witnessed(self) -> Head | None:
+        return None if self._witness is None else await self._witness.read()
+
+    async def durability_problem(self) -> str | None:
+        return None  # every commit is fsynced (synchronous = FULL, see gateway.cache.sqlite_file)
 
     async def ping(self) -> None:
         await self._read("SELECT 1")
@@ -175,20 +185,23 @@ class SqliteGovernance:
         return open_shared(self._path, timeout=self._timeout, schema=_SCHEMA)
 
 
-def _append_all(drafts: list[Draft], db: sqlite3.Connection) -> list[LedgerEntry]:
-    """Seal and insert `drafts` in order after the current head, in the caller's transaction."""
+def _append_all(drafts: list[Draft], db: sqlite3.Connection) -> tuple[list[LedgerEntry], Head]:
+    """Seal and insert `drafts` in order after the current head, in the caller's transaction; the new head."""
     head, sealed = _head(db), []
     for draft in drafts:
         sealed.append(entry := seal(draft, head))
         db.execute("INSERT INTO gov_ledger VALUES (?, ?)", (entry.seq, canonical(entry.as_dict())))
-        head = Head(entry.seq, entry.hash)
+        head = Head(entry.seq, entry.hash, head.genesis or entry.hash)
     db.execute("INSERT OR REPLACE INTO gov_ledger_head VALUES (1, ?, ?)", (head.seq, head.hash))
-    return sealed
+    return sealed, head
 
 
 def _head(db: sqlite3.Connection) -> Head:
     row = db.execute("SELECT seq, hash FROM gov_ledger_head").fetchone()
-    return Head(int(row[0]), str(row[1])) if row else EMPTY_HEAD
+    if not row:
+        return EMPTY_HEAD
+    first = db.execute("SELECT seq, entry FROM gov_ledger WHERE seq = 1").fetchone()
+    return Head(int(row[0]), str(row[1]), _entry(*first).hash if first else "")
 
 
 def _entry(seq: int, text: str) -> LedgerEntry:

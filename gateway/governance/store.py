@@ -43,6 +43,13 @@ class GovernanceStore(Protocol):
 
     async def head(self) -> Head: ...
 
+    async def witnessed(self) -> Head | None:
+        """The head the ledger's witness recorded (witness.py); None without a witness or before any append."""
+
+    # -- operations ---------------------------------------------------------------------------------------
+    async def durability_problem(self) -> str | None:
+        """Why an append that returned could still be lost on a crash, or None when it cannot."""
+
     async def ping(self) -> None: ...
 
     async def aclose(self) -> None: ...

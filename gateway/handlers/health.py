@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from aiohttp import web
 
 from gateway.handlers.common import upstream_of
-from gateway.resources import STORE
+from gateway.resources import GOVERNANCE, STORE
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -13,13 +15,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks = {"upstream": await upstream_of(request).reachable(), "store": await _store_ready(request)}
+    """Ready when every service a de-identifying request needs answers: the origin, the pseudonym store and the
+    governance store (opt-outs and the ledger); each is named, so the one that failed shows."""
+    checks = {
+        "upstream": await upstream_of(request).reachable(),
+        "store": await _answers(request.app[STORE].ping()),
+        "governance": await _answers(request.app[GOVERNANCE].ping()),
+    }
     return web.json_response({"ready": all(checks.values()), **checks}, status=200 if all(checks.values()) else 503)
 
 
-async def _store_ready(request: web.Request) -> bool:
+async def _answers(ping: Awaitable[None]) -> bool:
     try:
-        await request.app[STORE].ping()
+        await ping
     except Exception:
         return False
     return True

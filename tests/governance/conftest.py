@@ -2,12 +2,14 @@
 
 Each back end also knows how to tamper with its own ledger the way an intruder with write access to the
 store would: rewrite an entry's stored text (SQLite) or delete a stream entry (Redis, whose stream entries
-cannot be edited in place), or delete the last entry.
+cannot be edited in place), or delete the last entry; and how to lose it the way an accident would: roll the
+tail back (head and all), or come back empty. Every store is opened with a witness (gateway.governance.witness).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,9 +18,10 @@ from typing import Protocol
 import pytest
 from support.redis_server import RedisServer
 
-from gateway.governance.redis_store import LEDGER, RedisGovernance
+from gateway.governance.redis_store import HEAD, LEDGER, RedisGovernance
 from gateway.governance.sqlite import SqliteGovernance
 from gateway.governance.store import GovernanceStore
+from gateway.governance.witness import Witness
 
 
 class Backend(Protocol):
@@ -30,15 +33,32 @@ class Backend(Protocol):
 
     def delete_entry(self, seq: int) -> None: ...
 
+    def roll_back(self, entries: int) -> None:
+        """Lose the last `entries` entries and point the head at the one before, as a restored backup would."""
+
+    def lose_everything(self) -> None: ...
+
 
 class SqliteBackend:
     name = "sqlite"
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / "pseudonyms.sqlite3"
+        self.witness = directory / "ledger-head.json"
 
     def open(self, *, timeout: float = 1.0) -> SqliteGovernance:
-        return SqliteGovernance(str(self.path), timeout=timeout)
+        return SqliteGovernance(str(self.path), timeout=timeout, witness=Witness(self.witness))
+
+    def roll_back(self, entries: int) -> None:
+        with sqlite3.connect(self.path) as db:
+            (last,) = db.execute("SELECT MAX(seq) FROM gov_ledger").fetchone()
+            db.execute("DELETE FROM gov_ledger WHERE seq > ?", (last - entries,))
+            (text,) = db.execute("SELECT entry FROM gov_ledger WHERE seq = ?", (last - entries,)).fetchone()
+            db.execute("UPDATE gov_ledger_head SET seq = ?, hash = ?", (last - entries, json.loads(text)["hash"]))
+
+    def lose_everything(self) -> None:
+        for leftover in self.path.parent.glob(self.path.name + "*"):
+            leftover.unlink()
 
     def change_entry(self, seq: int) -> None:
         with sqlite3.connect(self.path) as db:
@@ -55,11 +75,29 @@ class SqliteBackend:
 class RedisBackend:
     name = "redis"
 
-    def __init__(self, server: RedisServer) -> None:
+    def __init__(self, server: RedisServer, directory: Path) -> None:
         self.server = server
+        self.witness = directory / "ledger-head.json"
 
     def open(self, *, timeout: float = 1.0) -> RedisGovernance:
-        return RedisGovernance(self.server.url, timeout=timeout)
+        return RedisGovernance(self.server.url, timeout=timeout, witness=Witness(self.witness))
+
+    def roll_back(self, entries: int) -> None:
+        last = int(self.server.command("HGET", HEAD, "seq"))
+        for seq in range(last - entries + 1, last + 1):
+            self.server.command("XDEL", LEDGER, f"{seq}-1")
+        kept = json.loads(self.server.command("XRANGE", LEDGER, "-", "+").splitlines()[-1])
+        self.server.command("HSET", HEAD, "seq", str(last - entries), "hash", kept["hash"])
+
+    def lose_everything(self) -> None:
+        """Redis restarted without its append-only file: it comes back empty."""
+        self.server.stop()
+        for leftover in self.server.dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            elif leftover.name != "redis.log":
+                leftover.unlink()
+        self.server.start()
 
     def change_entry(self, seq: int) -> None:
         # A stream entry cannot be rewritten in place: the closest an intruder gets is delete and re-add.
@@ -74,7 +112,7 @@ class RedisBackend:
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         return SqliteBackend(tmp_path)
-    return RedisBackend(request.getfixturevalue("redis_server"))
+    return RedisBackend(request.getfixturevalue("redis_server"), tmp_path)
 
 
 @pytest.fixture

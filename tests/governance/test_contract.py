@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from gateway.governance.chain import verify
+from gateway.governance.chain import Verdict, verify
 from gateway.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.governance.model import Draft, OptOut, Versions
 from gateway.governance.store import GovernanceStore
@@ -121,3 +121,50 @@ async def test_an_unreachable_store_is_unavailable_within_its_timeout(backend: B
         assert loop.time() - started < 2.0
     finally:
         await store.aclose()
+
+
+# -- a store that lost what it had written: only the witness, kept outside it, can tell ----------------------
+async def _verdict(store: GovernanceStore) -> Verdict:
+    return verify(await store.entries(), await store.head(), await store.witnessed())
+
+
+async def test_the_witness_follows_the_head(store: GovernanceStore) -> None:
+    assert await store.witnessed() is None
+    entries = [await store.append(draft(n)) for n in range(3)]
+    witnessed = await store.witnessed()
+    assert witnessed is not None and (witnessed.seq, witnessed.hash, witnessed.genesis) == (
+        3, entries[-1].hash, entries[0].hash)
+    assert (await store.head()).genesis == entries[0].hash
+    assert (await _verdict(store)).describe() == "ledger intact: 3 entries, hash chain verified"
+
+
+@pytest.mark.parametrize("appended_since", [0, 2, 6])
+async def test_a_store_that_came_back_empty_is_named(backend: Backend, appended_since: int) -> None:
+    store = backend.open()
+    for n in range(4):
+        await store.append(draft(n))
+    await store.aclose()
+    backend.lose_everything()
+    store = backend.open()
+    try:
+        for n in range(appended_since):  # the next disclosures begin a new chain, which verifies on its own
+            await store.append(draft(n))
+        assert verify(await store.entries(), await store.head()).ok
+        verdict = await _verdict(store)
+        assert not verdict.ok and verdict.bad_seq == 1 and verdict.damage == "incomplete"
+        assert ("lost its history and began a new chain" if appended_since else "lost its whole history") in (
+            verdict.describe())
+        assert "its witness recorded 4 entries" in verdict.describe()
+    finally:
+        await store.aclose()
+
+
+async def test_a_store_that_lost_its_tail_is_named(backend: Backend, store: GovernanceStore) -> None:
+    for n in range(6):
+        await store.append(draft(n))
+    backend.roll_back(2)  # entries 5 and 6 gone, and the store's own head agrees
+    assert verify(await store.entries(), await store.head()).ok
+    verdict = await _verdict(store)
+    assert not verdict.ok and verdict.bad_seq == 5
+    assert verdict.describe() == ("ledger incomplete: entry 5 is missing: the store lost its tail "
+                                  "(its witness recorded 6 entries, it holds 4)")

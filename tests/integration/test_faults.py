@@ -82,6 +82,21 @@ def test_store_outage_gives_503_fast_and_recovers(
     assert after.status_code == 200 and after.json() == before.json()  # same pseudonyms, no gateway restart
 
 
+def test_readiness_names_a_governance_store_that_is_down(
+    orthanc: OrthancProcess, redis_server: RedisServer, start_gateway: Callable[..., GatewayProcess]
+) -> None:
+    """Pseudonyms in the embedded store, governance on a Redis that stops: no de-identifying request can pass."""
+    gateway = start_gateway(orthanc.dicomweb_url, governance={"url": redis_server.url})
+    ready = requests.get(gateway.url + "/readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json()["governance"] is True
+    redis_server.stop()
+    url, headers = gateway.dicomweb_url + "/studies", {**gateway.headers("researcher"), **JSON}
+    assert requests.get(url, headers=headers, timeout=10).status_code == 503
+    ready = requests.get(gateway.url + "/readyz", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json() == {"ready": False, "upstream": True, "store": True, "governance": False}
+
+
 def test_unprocessable_instance_is_withheld_and_nothing_leaks(
     tmp_path: Path, start_gateway: Callable[..., GatewayProcess]
 ) -> None:

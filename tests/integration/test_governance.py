@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +31,7 @@ JSON = {"Accept": "application/dicom+json"}
 DICOM = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
 FRAMES = {"Accept": "multipart/related; type=application/octet-stream; transfer-syntax=*"}
 PATIENT_B = PLANTED["id.patient_b"]  # the only CR study (b_cr), no issuer
+PATIENT_A = PLANTED["id.patient_a"]  # carries IssuerOfPatientID
 REFRESH_S = 0.25  # governance.refresh_s, the default
 
 
@@ -151,6 +153,54 @@ def test_an_opted_out_patient_disappears_from_qido_and_wado_within_1s_on_both_re
     for gateway in replicas.both():
         until(lambda g=gateway: cr_study(g, role) == study, within=1.0)
         assert all(get(gateway, role, path, accept).status_code == 200 for path, accept in paths)
+
+
+def _studies(gateway: GatewayProcess, role: str) -> set[str]:
+    return {first(s, "0020000D") for s in get(gateway, role, "/studies", JSON).json()}
+
+
+def test_an_optout_without_issuer_covers_a_patient_whose_instances_carry_one(
+    replicas: Replicas, orthanc: OrthancProcess
+) -> None:
+    held = len(requests.get(orthanc.dicomweb_url + "/studies", params={"PatientID": PATIENT_A}, timeout=10).json())
+    role = "researcher"
+    before = _studies(replicas.one, role)
+
+    def opt_out() -> None:  # no --issuer, while A's instances name STBRIGID-MRN
+        added = cli(replicas.one, "optout", "add", PATIENT_A)
+        assert added.returncode == 0, added.stderr
+        assert added.stdout.strip() == f"opted out: 1 patient; the origin holds {held} studies of this patient"
+        for gateway in replicas.both():
+            until(lambda g=gateway: len(before - _studies(g, role)) == held, within=1.0)
+
+    def opt_back_in() -> None:
+        assert cli(replicas.one, "optout", "remove", PATIENT_A).returncode == 0
+        for gateway in replicas.both():
+            until(lambda g=gateway: _studies(g, role) == before, within=1.0)
+
+    opt_out()
+    gone = sorted(before - _studies(replicas.one, role))
+    opt_back_in()
+    paths = wado_paths(replicas.one, role, gone[0])
+    assert all(get(replicas.one, role, path, accept).status_code == 200 for path, accept in paths)
+    opt_out()
+    try:
+        for gateway in replicas.both():
+            for path, accept in paths:
+                assert get(gateway, role, path, accept).status_code == 404, path
+    finally:
+        opt_back_in()
+
+
+def test_the_admin_api_says_how_many_studies_an_optout_reaches(replicas: Replicas, orthanc: OrthancProcess) -> None:
+    held = len(requests.get(orthanc.dicomweb_url + "/studies", params={"PatientID": PATIENT_A}, timeout=10).json())
+    for body, studies in (({"PatientID": PATIENT_A}, held), ({"PatientID": "NOSUCH-2", "IssuerOfPatientID": "X"}, 0)):
+        added = admin(replicas.two, "POST", "/optouts", json=body)
+        try:
+            assert added.status_code == 201 and added.json()["origin_studies"] == studies
+            assert added.json()["note"].startswith("warning" if studies == 0 else f"the origin holds {held}")
+        finally:
+            assert admin(replicas.two, "DELETE", "/optouts", json=body).status_code == 200
 
 
 def _sex_in_metadata(gateway: GatewayProcess, study: str) -> bool:
@@ -342,5 +392,50 @@ def test_ledger_tampering_is_detected_by_the_cli_on_redis(
         assert tampered.returncode == 1 and "entry 2 was deleted" in tampered.stderr
         exported = json.loads(cli(gateway, "ledger", "export", "--format", "json").stdout)
         assert [e["seq"] for e in exported][:3] == [1, 3, 4]
+    finally:
+        redis.close()
+
+
+def _disclose(gateway: GatewayProcess, times: int) -> None:
+    for _ in range(times):
+        assert get(gateway, "researcher", "/studies", JSON).status_code == 200
+
+
+def test_a_redis_that_came_back_empty_fails_ledger_verify(
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.dir.mkdir()
+    redis.start()
+    try:
+        gateway = start_gateway(orthanc.dicomweb_url, store_url=redis.url)
+        _disclose(gateway, 3)
+        assert cli(gateway, "ledger", "verify").returncode == 0
+        redis.stop()  # and it comes back without its append-only file
+        for leftover in redis.dir.iterdir():
+            if leftover.name != "redis.log":
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        redis.start()
+        _disclose(gateway, 4)  # a new chain begins, and verifies on its own
+        lost = cli(gateway, "ledger", "verify")
+        assert lost.returncode == 1, lost.stdout
+        assert "ledger incomplete: entry 1 is not the one witnessed: the store lost its history" in lost.stderr
+        assert '"kind":"ledger-lost"' in gateway.log_path.read_text()  # the replica said so when it happened
+    finally:
+        redis.close()
+
+
+def test_the_gateway_refuses_a_ledger_redis_that_does_not_fsync_every_write(
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.dir.mkdir()
+    redis.start()
+    try:
+        redis.command("CONFIG", "SET", "appendfsync", "everysec")
+        with pytest.raises(RuntimeError, match="gateway exited early") as refused:
+            start_gateway(orthanc.dicomweb_url, store_url=redis.url)
+        assert "store.url: the ledger's Redis must fsync every write" in str(refused.value)
+        assert "appendfsync always" in str(refused.value)
     finally:
         redis.close()

@@ -186,7 +186,7 @@ def test_cors_preflight_and_headers(gateway: GatewayProcess) -> None:
 def test_health_and_readiness(gateway: GatewayProcess) -> None:
     assert requests.get(gateway.url + "/healthz", timeout=5).json() == {"status": "up"}
     ready = requests.get(gateway.url + "/readyz", timeout=5).json()
-    assert ready == {"ready": True, "upstream": True, "store": True}
+    assert ready == {"ready": True, "upstream": True, "store": True, "governance": True}
 
 
 def test_no_hop_by_hop_or_upstream_length(gateway: GatewayProcess, orthanc: OrthancProcess) -> None:
@@ -201,15 +201,19 @@ def test_no_hop_by_hop_or_upstream_length(gateway: GatewayProcess, orthanc: Orth
     assert len(response.headers["X-Request-ID"]) >= 16
 
 
-def test_logs_are_json_lines_with_request_ids(gateway: GatewayProcess) -> None:
-    requests.get(
+def test_logs_are_json_lines_with_the_gateways_own_request_ids(gateway: GatewayProcess) -> None:
+    response = requests.get(
         gateway.dicomweb_url + "/studies",
         headers={**gateway.headers("clinician"), "X-Request-ID": "trace-42"},
         timeout=5,
     )
+    given = response.headers["X-Request-ID"]
+    assert given != "trace-42"
     time.sleep(0.2)
-    records = [orjson.loads(line) for line in gateway.log_path.read_text().splitlines() if line.startswith("{")]
-    assert any(r.get("request_id") == "trace-42" and r.get("transaction") == "search_for_studies" for r in records)
+    log = gateway.log_path.read_text()
+    records = [orjson.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(r.get("request_id") == given and r.get("transaction") == "search_for_studies" for r in records)
+    assert "trace-42" not in log
 
 
 def _part10(ds: pydicom.Dataset) -> bytes:

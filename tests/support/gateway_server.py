@@ -41,6 +41,7 @@ class GatewayProcess:
             "listen": {"host": "127.0.0.1", "port": self.port, **overrides.pop("listen", {})},
             "upstream": {"url": upstream_url, "timeout_s": 5},
             "store": {"url": store_url or f"sqlite:///{workdir / 'pseudonyms.sqlite3'}"},  # embedded by default
+            "governance": {"witness_path": str(workdir / "ledger-head.json"), **overrides.pop("governance", {})},
             "auth": {"api_keys": {key: role for role, key in ROLE_KEYS.items()}},
             "roles_dir": str(REPO / "conf" / "roles"),
             "cors": {"allow_origins": ["http://viewer.example"]},
