@@ -37,7 +37,7 @@ _UNDEFINED_LENGTH = b"\xff\xff\xff\xff"
 
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
     request = exchange.request
-    path = await view.real_path(exchange.upstream_path)
+    path = await view.real_path(exchange.target)
     writer = MultipartWriter(related_type="application/dicom")
     response: web.StreamResponse | None = None
     async with upstream_of(request).request("GET", path, headers=upstream_request_headers(request)) as upstream:
