@@ -18,8 +18,10 @@ from pydicom.tag import BaseTag
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
+from gateway.rules.conformance import SHORT_VRS, conforms, dictionary_vrs, stated_vr
 from gateway.rules.header import (
     ASCII_VRS,
+    UNDEFINED,
     Layout,
     new_dataset,
     number_value,
@@ -29,7 +31,7 @@ from gateway.rules.header import (
     text_values,
 )
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
-from gateway.rules.values import BULK_VRS, Rewrite, is_registered_uid
+from gateway.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 
 log = logging.getLogger("gateway.rules")
 
@@ -53,11 +55,31 @@ def tag_path(path: Path) -> str:
 
 
 def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
-    """The element's own VR, or the dictionary's when the input is implicit VR (or says UN)."""
-    if element.VR and element.VR != "UN":
-        return element.VR
-    entry = DicomDictionary.get(tag)
-    return entry[0].split(" or ")[0] if entry else "UN"
+    """The VR a new value is written with: the element's own when the dictionary allows it, else the dictionary's
+    (implicit VR, UN, or a VR the attribute cannot have: Occupation sent as OB still gets Occupation's action)."""
+    stated = stated_vr(tag, element.VR)
+    if stated is not None and stated != "UN":
+        return stated
+    allowed = dictionary_vrs(tag)
+    return min(allowed) if allowed else "UN"
+
+
+def kept_element(tag: int, element: RawDataElement | DataElement) -> RawDataElement | DataElement | None:
+    """The element as it may be kept, or None when it must go: its VR is not the attribute's, or its value does
+    not conform to the VR. UN that conforms to the dictionary's VR is re-encoded with it."""
+    if type(element) is not RawDataElement:
+        return element  # made by the engine or pydicom from checked values
+    vr = stated_vr(tag, element.VR)
+    if vr is None or element.length == UNDEFINED:
+        return None
+    value = element.value or b""
+    if not conforms(vr, value):
+        return None
+    if element.VR == "UN" and vr != "UN":
+        if vr in SHORT_VRS and len(value) > 0xFFFF:
+            return None
+        return element._replace(VR=vr)
+    return element
 
 
 def sequence_items(ds: Dataset, key: BaseTag, element: RawDataElement | DataElement,
@@ -168,6 +190,7 @@ class DatasetWalk:
         for key, element in list(elements.items()):
             tag = int(key)
             if tag in plain_keep and element.VR not in _MAYBE_SEQUENCE:
+                changed |= _keep(elements, key, tag, element)
                 continue
             action = decide(ds, tag)
             if action is remove:
@@ -177,6 +200,7 @@ class DatasetWalk:
             if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000:
                 kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             if action is keep and not dummy and not (element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element)):
+                changed |= _keep(elements, key, tag, element)
                 continue
             try:
                 changed |= self._apply_element(ds, key, element, action, rewrite, layout, (*path, tag), dummy,
@@ -185,6 +209,9 @@ class DatasetWalk:
                 raise
             except MappingMissing as missing:
                 raise Withheld(f"mapping-missing-{missing.args[0]} {tag_path((*path, tag))}") from None
+            except NonConforming:
+                del elements[key]  # a value that cannot be parsed is removed, never passed on or rewritten
+                changed = True
             except Exception as error:
                 where = tag_path((*path, tag))
                 log.warning("unprocessable element %s (%s)", where, type(error).__name__)
@@ -214,11 +241,13 @@ class DatasetWalk:
         vr = vr_of(tag, element)
         if action is Action.KEEP:
             if not (dummy and vr in DUMMY_CONTEXT_VRS):
-                return False
+                return _keep(ds._dict, key, tag, element)
             action = Action.DUMMY
+        if action is Action.CLEAN and stated_vr(tag, element.VR) is None:
+            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
         if vr in BULK_VRS or vr in BINARY_NUMBER_VRS:
-            if action is Action.CLEAN:  # Clean Graphics keeps overlays and curves as they are
-                return False
+            if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
+                raise NonConforming()
             ds._dict[key] = layout.raw(tag, vr, _binary_value(vr, action, layout, path))
             return True
         if type(element) is RawDataElement:
@@ -241,6 +270,18 @@ class DatasetWalk:
         if vr in ASCII_VRS or action is Action.PSEUDONYM or action is Action.REPLACE_UID:
             return text_values(element, ds)
         return [PRESENT] if element.value else []
+
+
+def _keep(elements: dict, key: BaseTag, tag: int, element: RawDataElement | DataElement) -> bool:
+    """Keep `element` if it is what its tag says and conforms; say whether the dataset changed."""
+    kept = kept_element(tag, element)
+    if kept is element:
+        return False
+    if kept is None:
+        del elements[key]
+    else:
+        elements[key] = kept
+    return True
 
 
 def _binary_value(vr: str, action: Action, layout: Layout, path: Path) -> bytes:

@@ -36,6 +36,9 @@ PSEUDONYM_KIND: Mapping[int, IdKind] = {
     0x00200010: IdKind.STUDY_ID,
 }
 PATIENT_AGE = 0x00101010
+GRAPHIC_ANNOTATIONS = 0x00700001
+CLEANABLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "SQ", "ST", "TM", "UC", "UT"})
+_BITMAP_PATTERNS = frozenset({"50xx,xxxx", "60xx,3000"})
 _WORDS = {
     "remove": Action.REMOVE,
     "zero": Action.ZERO,
@@ -154,6 +157,7 @@ def compile_profile(name: str, data: Mapping[str, object], *, source: str) -> Pr
     _adjust(actions, date_mode, uid_mode)
     private = _private(options)
     _apply_overrides(model.overrides, actions, private, source)
+    patterns = _clean_or_remove(actions, patterns)
     if model.age_cap_years is not None and actions[PATIENT_AGE] is Action.KEEP:
         actions[PATIENT_AGE] = Action.CLEAN  # the cap is how this profile cleans an age
     scheme = PseudonymScheme(**model.scope.pseudonym.model_dump())
@@ -184,7 +188,7 @@ def _version(model: ProfileModel) -> str:
 
 def _all_tags(concrete: Mapping[int, Action], keep_vrs: frozenset[str]) -> dict[int, Action]:
     actions = {
-        tag: unlisted_action(entry[4], entry[0], keep_vrs)
+        tag: unlisted_action(entry[4], entry[0], keep_vrs, retired=entry[3] == "Retired")
         for tag, entry in DicomDictionary.items()
         if tag & 0xFFFF and tag >> 16 not in (0x0000, 0xFFFA, 0xFFFC)
     }
@@ -204,6 +208,18 @@ def _adjust(actions: dict[int, Action], date_mode: DateMode, uid_mode: str) -> N
     for tag in PSEUDONYM_KIND:
         if actions[tag] in (Action.ZERO, Action.DUMMY, Action.CLEAN):
             actions[tag] = Action.PSEUDONYM
+
+
+def _clean_or_remove(actions: dict[int, Action], patterns: Mapping[str, Action]) -> dict[str, Action]:
+    """C where the engine can really clean (text, dates, ages, the items of a sequence); X everywhere else.
+
+    Clean Graphics asks for overlays, curves and graphic annotations to be cleaned of identifying marks. The
+    engine cannot read a bitmap or a polyline, so they are removed rather than kept as they came."""
+    for tag, action in actions.items():
+        if action is Action.CLEAN and (_vr(tag) not in CLEANABLE_VRS or tag == GRAPHIC_ANNOTATIONS):
+            actions[tag] = Action.REMOVE
+    return {key: Action.REMOVE if key in _BITMAP_PATTERNS and action is Action.CLEAN else action
+            for key, action in patterns.items()}
 
 
 def _vr(tag: int) -> str:
