@@ -51,6 +51,20 @@ ELEMENT_SIZE = {"US": 2, "SS": 2, "OW": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "
 SHORT_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH", "SL",
                        "SS", "ST", "TM", "UI", "UL", "US"})
 _SWAPPABLE = ({"US", "SS"}, {"OB", "OW"})
+# Type 1 at the top level of every image IOD the gateway serves (SOP Common, General Series, Image Pixel):
+# removing a non-conforming one would send an invalid instance, so the instance is withheld instead.
+TYPE_1 = frozenset({
+    0x00080016,  # SOPClassUID
+    0x00080060,  # Modality
+    0x00280002,  # SamplesPerPixel
+    0x00280004,  # PhotometricInterpretation
+    0x00280010,  # Rows
+    0x00280011,  # Columns
+    0x00280100,  # BitsAllocated
+    0x00280101,  # BitsStored
+    0x00280102,  # HighBit
+    0x00280103,  # PixelRepresentation
+})
 
 
 @lru_cache(maxsize=8192)
@@ -67,10 +81,13 @@ def dictionary_vrs(tag: int) -> frozenset[str] | None:
     return frozenset(allowed)
 
 
-def stated_vr(tag: int, encoded: str | None) -> str | None:
+def stated_vr(tag: int, encoded: str | None, private_vr: str | None = None) -> str | None:
     """The VR to treat a value as: the encoded one if the dictionary allows it, the dictionary's first for UN
-    or implicit VR, and None when the element is not what its tag says (outside the allowed alternatives)."""
-    allowed = dictionary_vrs(tag)
+    or implicit VR, and None when the element is not what its tag says (outside the allowed alternatives).
+
+    A private tag has no dictionary entry; `private_vr` is what Table E.3.10-1 says of it, if anything."""
+    private = tag >> 16 & 1
+    allowed = (frozenset({private_vr}) if private_vr else None) if private else dictionary_vrs(tag)
     if encoded is not None and encoded != "UN":
         return encoded if allowed is None or encoded in allowed else None
     if allowed is None:

@@ -18,7 +18,7 @@ from pydicom.tag import BaseTag
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
-from gateway.rules.conformance import SHORT_VRS, conforms, dictionary_vrs, stated_vr
+from gateway.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr
 from gateway.rules.header import (
     ASCII_VRS,
     UNDEFINED,
@@ -64,12 +64,13 @@ def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
     return min(allowed) if allowed else "UN"
 
 
-def kept_element(tag: int, element: RawDataElement | DataElement) -> RawDataElement | DataElement | None:
+def kept_element(tag: int, element: RawDataElement | DataElement,
+                 private_vr: str | None = None) -> RawDataElement | DataElement | None:
     """The element as it may be kept, or None when it must go: its VR is not the attribute's, or its value does
     not conform to the VR. UN that conforms to the dictionary's VR is re-encoded with it."""
     if type(element) is not RawDataElement:
         return element  # made by the engine or pydicom from checked values
-    vr = stated_vr(tag, element.VR)
+    vr = stated_vr(tag, element.VR, private_vr)
     if vr is None or element.length == UNDEFINED:
         return None
     value = element.value or b""
@@ -142,6 +143,14 @@ class DatasetWalk:
         creator = "".join(text_of(ds, creator_tag))
         return self.profile.private_action(tag >> 16, creator, element & 0xFF)
 
+    def _private_vr(self, ds: Dataset, tag: int) -> str | None:
+        """What a kept private element must be: LO for a creator, else what Table E.3.10-1 lists, if anything."""
+        element = tag & 0xFFFF
+        if element < 0x100:
+            return "LO"
+        creator = "".join(text_of(ds, (tag & 0xFFFF0000) | element >> 8))
+        return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
+
     # -- needs -------------------------------------------------------------------------------------------
     def needs(self, ds: Dataset, needs: Needs, encoding: Encoding | None = None) -> None:
         decide, actions, action_for = self.decide, self.actions, self.profile.action_for
@@ -190,7 +199,7 @@ class DatasetWalk:
         for key, element in list(elements.items()):
             tag = int(key)
             if tag in plain_keep and element.VR not in _MAYBE_SEQUENCE:
-                changed |= _keep(elements, key, tag, element)
+                changed |= _keep(elements, key, tag, element, path)
                 continue
             action = decide(ds, tag)
             if action is remove:
@@ -200,7 +209,8 @@ class DatasetWalk:
             if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000:
                 kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             if action is keep and not dummy and not (element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element)):
-                changed |= _keep(elements, key, tag, element)
+                private_vr = self._private_vr(ds, tag) if tag >> 16 & 1 else None
+                changed |= _keep(elements, key, tag, element, path, private_vr)
                 continue
             try:
                 changed |= self._apply_element(ds, key, element, action, rewrite, layout, (*path, tag), dummy,
@@ -241,7 +251,7 @@ class DatasetWalk:
         vr = vr_of(tag, element)
         if action is Action.KEEP:
             if not (dummy and vr in DUMMY_CONTEXT_VRS):
-                return _keep(ds._dict, key, tag, element)
+                return _keep(ds._dict, key, tag, element, path[:-1])
             action = Action.DUMMY
         if action is Action.CLEAN and stated_vr(tag, element.VR) is None:
             raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
@@ -272,12 +282,15 @@ class DatasetWalk:
         return [PRESENT] if element.value else []
 
 
-def _keep(elements: dict, key: BaseTag, tag: int, element: RawDataElement | DataElement) -> bool:
+def _keep(elements: dict, key: BaseTag, tag: int, element: RawDataElement | DataElement, path: Path,
+          private_vr: str | None = None) -> bool:
     """Keep `element` if it is what its tag says and conforms; say whether the dataset changed."""
-    kept = kept_element(tag, element)
+    kept = kept_element(tag, element, private_vr)
     if kept is element:
         return False
     if kept is None:
+        if not path and tag in TYPE_1:
+            raise Withheld(f"non-conforming-type-1 {tag_path((tag,))}")
         del elements[key]
     else:
         elements[key] = kept

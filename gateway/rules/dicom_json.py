@@ -15,7 +15,7 @@ from typing import Any
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
-from gateway.rules.conformance import conforms, conforms_text, dictionary_vrs, stated_vr
+from gateway.rules.conformance import TYPE_1, conforms, conforms_text, dictionary_vrs, stated_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
@@ -67,6 +67,14 @@ class JsonWalk:
             return Action.REMOVE
         return self.profile.private_action(tag >> 16, creator, element & 0xFF)
 
+    def _private_vr(self, obj: JsonObject, tag: int) -> str | None:
+        """As the Part 10 walk: LO for a creator, else what Table E.3.10-1 lists, if anything."""
+        element = tag & 0xFFFF
+        if element < 0x100:
+            return "LO"
+        creator = first_text(obj, f"{tag >> 16:04X}00{element >> 8:02X}")
+        return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
+
     def needs(self, obj: JsonObject, needs: Needs) -> None:
         for key, attribute in obj.items():
             tag, _, action = self._key(obj, key)
@@ -102,7 +110,8 @@ class JsonWalk:
             if dummy and action is Action.KEEP and attribute.get("vr") in DUMMY_CONTEXT_VRS:
                 action = Action.DUMMY
             try:
-                new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy)
+                private_vr = self._private_vr(obj, tag) if tag >> 16 & 1 and action is Action.KEEP else None
+                new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy, private_vr)
             except Withheld:
                 raise
             except NonConforming:
@@ -124,7 +133,7 @@ class JsonWalk:
         }
 
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
-                   path: Path, dummy: bool) -> JsonObject | None:
+                   path: Path, dummy: bool, private_vr: str | None) -> JsonObject | None:
         encoded = attribute["vr"]
         values = attribute.get("Value")
         if not isinstance(encoded, str) or not (values is None or isinstance(values, list)):
@@ -139,7 +148,10 @@ class JsonWalk:
             items = [self.apply(item, rewrite, (*path, index), dummy) for index, item in enumerate(values)]
             return {"vr": "SQ", "Value": items}
         if action is Action.KEEP:
-            return kept_attribute(tag, attribute)
+            kept = kept_attribute(tag, attribute, private_vr)
+            if kept is None and len(path) == 1 and tag in TYPE_1:
+                raise Withheld(f"non-conforming-type-1 {tag_path(path)}")
+            return kept
         if action is Action.CLEAN and stated is None:
             raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
         vr = vr_for(tag, stated)
@@ -170,11 +182,11 @@ def _texts(encoded: str, vr: str, attribute: JsonObject) -> list[str]:
     return [_person_name_text(value) if vr == "PN" else "" if value is None else str(value) for value in values]
 
 
-def kept_attribute(tag: int, attribute: JsonObject) -> JsonObject | None:
+def kept_attribute(tag: int, attribute: JsonObject, private_vr: str | None = None) -> JsonObject | None:
     """A kept attribute as it may go out, or None: only the PS3.18 F.2 members, a VR the attribute can have,
     values that conform to it. UN bulk data that conforms to the dictionary's VR is re-encoded with it."""
     encoded = attribute["vr"]
-    vr = stated_vr(tag, encoded)
+    vr = stated_vr(tag, encoded, private_vr)
     if vr is None:
         return None
     if encoded == "UN":

@@ -52,6 +52,9 @@ _PRIVATE_KEY = re.compile(r"^\(([0-9A-Fa-f]{4}),xx([0-9A-Fa-f]{2})\)\s+(\S.*)$")
 _ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SOP_CLASS_BY_KEYWORD = {entry[4]: uid for uid, entry in UID_dictionary.items() if entry[4]}
 PrivateKey = tuple[int, str, int]  # group, creator, low byte of the element
+SAFE_PRIVATE_VRS: Mapping[PrivateKey, str] = MappingProxyType(
+    {(group, creator, low): vr for group, creator, low, vr in annex_e_table.SAFE_PRIVATE if vr}
+)
 
 
 class DateMode(StrEnum):
@@ -98,6 +101,11 @@ class Profile:
         if self.identity:
             return Action.KEEP
         return self.private.get((group, creator, low), Action.REMOVE)
+
+    @staticmethod
+    def private_vr(group: int, creator: str, low: int) -> str | None:
+        """The VR Table E.3.10-1 gives a safe private attribute: what a value sent as UN must conform to."""
+        return SAFE_PRIVATE_VRS.get((group, creator, low))
 
     @property
     def keeps_private(self) -> bool:
@@ -230,7 +238,7 @@ def _vr(tag: int) -> str:
 def _private(options: frozenset[Option]) -> dict[PrivateKey, Action]:
     if Option.RETAIN_SAFE_PRIVATE not in options:
         return {}
-    return {(group, creator, low): Action.KEEP for group, creator, low in annex_e_table.SAFE_PRIVATE}
+    return {(group, creator, low): Action.KEEP for group, creator, low, _vr in annex_e_table.SAFE_PRIVATE}
 
 
 def _apply_overrides(

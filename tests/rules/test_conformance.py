@@ -17,6 +17,7 @@ from gateway.errors import Withheld
 from gateway.rules.conformance import conforms, stated_vr
 from gateway.rules.engine import Engine
 from gateway.rules.header import read
+from gateway.rules.profile import compile_profile
 
 from .conftest import mappings_for
 from .factories import ct_instance, deidentify, split_pixels
@@ -223,3 +224,27 @@ def test_the_encoded_vr_must_be_one_the_attribute_can_have() -> None:
     assert stated_vr(0x00280030, "UN") == "DS"
     assert stated_vr(0x00280030, None) == "DS"
     assert stated_vr(0x00091010, "LO") == "LO"  # private: nothing says otherwise
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_type_1_attribute_that_does_not_conform_withholds_the_instance(engines: dict[str, Engine],
+                                                                          role: str) -> None:
+    data = ct_instance().replace(explicit(0x00080060, "CS", b"CT"), explicit(0x00080060, "CS", b"Whitaker"))
+    with pytest.raises(Withheld, match=r"non-conforming-type-1 \(0008,0060\)"):
+        output(engines[role], data)
+    obj = json_of(**{"00280010": {"vr": "US", "Value": ["Whitaker"]}})
+    with pytest.raises(Withheld, match=r"non-conforming-type-1 \(0028,0010\)"):
+        json_out(engines[role], obj)
+
+
+def test_a_safe_private_value_is_checked_against_the_vr_of_table_e_3_10_1() -> None:
+    profile = compile_profile("safe", {"permissions": ["search"], "scope": {"reversible": False},
+                                       "options": ["retain-safe-private"]}, source="safe.yaml")
+    engine = Engine(profile)
+    creator = explicit(0x70530010, "LO", b"Philips PET Private Group ")
+    kept = read(split_pixels(output(engine, with_elements(creator, explicit(0x70531009, "UN", b"2.5 "))))[0])
+    assert kept._dict[0x70531009].VR == "DS" and kept._dict[0x70531009].value == b"2.5 "
+    out = output(engine, with_elements(creator, explicit(0x70531009, "UN", NAME)))
+    assert b"Whitaker" not in out
+    out = output(engine, with_elements(creator, explicit(0x70531009, "LO", NAME)))  # not the VR the table gives
+    assert b"Whitaker" not in out
