@@ -8,6 +8,7 @@ for the header's transfer syntax (`header.Layout`).
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
@@ -282,8 +283,8 @@ class DatasetWalk:
         return [PRESENT] if element.value else []
 
 
-def _keep(elements: dict, key: BaseTag, tag: int, element: RawDataElement | DataElement, path: Path,
-          private_vr: str | None = None) -> bool:
+def _keep(elements: MutableMapping[BaseTag, RawDataElement | DataElement], key: BaseTag, tag: int,
+          element: RawDataElement | DataElement, path: Path, private_vr: str | None = None) -> bool:
     """Keep `element` if it is what its tag says and conforms; say whether the dataset changed."""
     kept = kept_element(tag, element, private_vr)
     if kept is element:
