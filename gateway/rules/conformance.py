@@ -22,35 +22,48 @@ from functools import lru_cache
 
 from pydicom.datadict import get_entry
 
-# Every value of a multi-valued element is checked; the separator is a backslash in every text VR but these.
-_SINGLE_VALUED = frozenset({"LT", "ST", "UT", "UR"})
-_PAD = b" \0"
+_PAD = rb"[ \0]*"
+
+
+def _values(value: bytes, longest: int) -> bytes:
+    """A pattern for backslash-separated values of at most `longest` bytes each, trailing padding allowed: one
+    C-level match per element, since this runs for every element the engine keeps."""
+    one = rb"(?=[^\\]{0,%d}(?:\\|[ \0]*\Z))" % longest + value
+    return one + rb"(?:\\" + one + rb")*" + _PAD
+
+
 _GRAMMAR: dict[str, re.Pattern[bytes]] = {
-    "CS": re.compile(rb" *[A-Z0-9_ ]{0,16}"),
-    "IS": re.compile(rb" *[+-]?[0-9]{1,11} *"),
-    "DS": re.compile(rb" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *"),
+    "CS": re.compile(_values(rb"[A-Z0-9_ ]*", 16)),
+    "IS": re.compile(_values(rb" *[+-]?[0-9]{1,11} *", 12)),
+    "DS": re.compile(_values(rb" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *", 16)),
     # UIDs with leading zeros exist in archives; they are digits and dots, which can carry no name.
-    "UI": re.compile(rb"[0-9]+(?:\.[0-9]+)*"),
-    "AS": re.compile(rb"[0-9]{3}[DWMY]"),
-    "AE": re.compile(rb" *[\x20-\x5b\x5d-\x7e]{0,16}"),
-    "DA": re.compile(rb"[0-9]{8}"),
-    "TM": re.compile(rb"(?:[01][0-9]|2[0-3])(?:[0-5][0-9](?:(?:[0-5][0-9]|60)(?:\.[0-9]{1,6})?)?)? *"),
-    "DT": re.compile(
+    "UI": re.compile(_values(rb"[0-9]+(?:\.[0-9]+)*", 64)),
+    "AS": re.compile(_values(rb"[0-9]{3}[DWMY]", 4)),
+    "AE": re.compile(_values(rb"[\x20-\x5b\x5d-\x7e]*", 16)),
+    "DA": re.compile(_values(rb"[0-9]{8}", 8)),
+    "TM": re.compile(_values(rb"(?:[01][0-9]|2[0-3])(?:[0-5][0-9](?:(?:[0-5][0-9]|60)(?:\.[0-9]{1,6})?)?)? *", 16)),
+    "DT": re.compile(_values(
         rb"[0-9]{4}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]{1,6})?)?)?)?)?)?"
-        rb"(?:[+-][0-9]{4})? *"
-    ),
+        rb"(?:[+-][0-9]{4})? *", 26)),
+    # Text may hold ESC (ISO 2022 code extensions); paragraphs of free text also CR, LF, FF and TAB.
+    "LO": (_TEXT := re.compile(rb"[^\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]*" + _PAD)),
+    "SH": _TEXT,
+    "PN": _TEXT,
+    "UC": _TEXT,
+    "LT": (_FREE_TEXT := re.compile(rb"[^\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]*" + _PAD)),
+    "ST": _FREE_TEXT,
+    "UT": _FREE_TEXT,
+    "UR": _FREE_TEXT,
 }
-_MAX_LENGTH = {"DS": 16, "IS": 12, "UI": 64}
-# Text may hold ESC (ISO 2022 code extensions); paragraphs of free text also CR, LF, FF and TAB.
-_TEXT = re.compile(rb"[^\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]*")
-_FREE_TEXT = re.compile(rb"[^\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]*")
-_TEXT_VRS = frozenset({"LO", "SH", "PN", "UC"})
-_FREE_TEXT_VRS = frozenset({"LT", "ST", "UT"})
+# What a pattern cannot say: that a date exists, and that an integer string fits 32 bits.
+_PARSED = frozenset({"DA", "DT", "IS"})
 ELEMENT_SIZE = {"US": 2, "SS": 2, "OW": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "OF": 4, "OL": 4, "FD": 8,
                 "SV": 8, "UV": 8, "OD": 8, "OV": 8, "OB": 1}
 SHORT_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH", "SL",
                        "SS", "ST", "TM", "UI", "UL", "US"})
 _SWAPPABLE = ({"US", "SS"}, {"OB", "OW"})
+_ASCII = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+_SINGLE_VALUED = frozenset({"LT", "ST", "UT", "UR"})  # a backslash in these is text, not a separator
 # Type 1 at the top level of every image IOD the gateway serves (SOP Common, General Series, Image Pixel):
 # removing a non-conforming one would send an invalid instance, so the instance is withheld instead.
 TYPE_1 = frozenset({
@@ -100,44 +113,29 @@ def conforms(vr: str, value: bytes) -> bool:
     size = ELEMENT_SIZE.get(vr)
     if size is not None:
         return len(value) % size == 0
-    if vr == "UN" or vr == "SQ":
-        return False  # nothing to check against: never kept as a value
-    if vr in _TEXT_VRS:
-        return _TEXT.fullmatch(value) is not None
-    if vr in _FREE_TEXT_VRS or vr == "UR":
-        return _FREE_TEXT.fullmatch(value) is not None
     grammar = _GRAMMAR.get(vr)
-    if grammar is None:
-        return False
-    text = value.rstrip(_PAD)
-    if not text:
-        return True
-    return all(_conforming_value(vr, grammar, item) for item in text.split(b"\\"))
+    if grammar is None or grammar.fullmatch(value) is None:
+        return False  # UN and SQ have nothing to check against: never kept as a value
+    return vr not in _PARSED or all(_parses(vr, item.strip(b" \0")) for item in value.split(b"\\"))
 
 
 def conforms_text(vr: str, value: str) -> bool:
     """One value in its text form (DICOM JSON), under the same grammar as the bytes."""
     try:
-        data = value.encode("ascii") if vr in _GRAMMAR else value.encode("utf-8")
+        data = value.encode("ascii" if vr in _ASCII else "utf-8")
     except UnicodeEncodeError:
         return False
-    if vr in _GRAMMAR and b"\\" in data:
-        return False
-    if vr in _SINGLE_VALUED or vr in _TEXT_VRS or vr in _GRAMMAR:
-        return conforms(vr, data)
-    return False
+    if b"\\" in data and vr not in _SINGLE_VALUED:
+        return False  # one value: a backslash would be a separator
+    return vr in _GRAMMAR and conforms(vr, data)
 
 
-def _conforming_value(vr: str, grammar: re.Pattern[bytes], item: bytes) -> bool:
-    if grammar.fullmatch(item) is None or len(item) > _MAX_LENGTH.get(vr, 64):
-        return False
-    if vr == "DA":
-        return _real_date(item)
-    if vr == "DT":
-        return _real_date(item[:8]) if len(item.strip()) >= 8 else True
+def _parses(vr: str, item: bytes) -> bool:
+    if not item:
+        return True
     if vr == "IS":
-        return -(2**31) <= int(item) < 2**31
-    return True
+        return len(item) < 10 or -(2**31) <= int(item) < 2**31
+    return len(item) < 8 or _real_date(item[:8])  # DA, and the date of a DT
 
 
 def _real_date(digits: bytes) -> bool:

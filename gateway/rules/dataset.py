@@ -71,17 +71,36 @@ def kept_element(tag: int, element: RawDataElement | DataElement,
     not conform to the VR. UN that conforms to the dictionary's VR is re-encoded with it."""
     if type(element) is not RawDataElement:
         return element  # made by the engine or pydicom from checked values
-    vr = stated_vr(tag, element.VR, private_vr)
-    if vr is None or element.length == UNDEFINED:
+    if element.length == UNDEFINED:
         return None
     value = element.value or b""
-    if not conforms(vr, value):
+    key = (tag, element.VR, private_vr, value)
+    vr = _KEPT_VR.get(key, _UNSEEN)
+    if vr is _UNSEEN:
+        vr = _kept_vr(tag, element.VR, private_vr, value)
+        if len(_KEPT_VR) >= _KEPT_VR_SIZE:
+            _KEPT_VR.clear()
+        _KEPT_VR[key] = vr
+    if vr is None:
         return None
-    if element.VR == "UN" and vr != "UN":
-        if vr in SHORT_VRS and len(value) > 0xFFFF:
-            return None
-        return element._replace(VR=vr)
-    return element
+    return element._replace(VR=vr) if vr != element.VR and element.VR == "UN" else element
+
+
+# The instances of a series repeat most kept values (ImageType, PixelSpacing, Manufacturer, Rows...): the verdict
+# on each is remembered, bounded, since checking costs more than looking up.
+_KEPT_VR: dict[tuple[int, str | None, str | None, bytes], str | None] = {}
+_KEPT_VR_SIZE = 65536
+_UNSEEN = ""
+
+
+def _kept_vr(tag: int, encoded: str | None, private_vr: str | None, value: bytes) -> str | None:
+    """The VR a kept value goes out with, or None when it must go."""
+    vr = stated_vr(tag, encoded, private_vr)
+    if vr is None or not conforms(vr, value):
+        return None
+    if encoded == "UN" and vr in SHORT_VRS and len(value) > 0xFFFF:
+        return None  # a short VR cannot say this length
+    return vr
 
 
 def sequence_items(ds: Dataset, key: BaseTag, element: RawDataElement | DataElement,
