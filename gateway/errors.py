@@ -22,6 +22,7 @@ translated into this tree at the adapter that calls them.
     ├── StoreUnavailable       503, the pseudonym store cannot be reached in time
     └── DeidentificationError  500, the engine could not fully process something
         └── Withheld                an instance left out on purpose, with a reason
+            └── Unreadable          502, bytes that do not parse as DICOM: in a stream, the response aborts
 """
 
 from __future__ import annotations
@@ -130,3 +131,13 @@ class Withheld(DeidentificationError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"withheld: {reason}")
+
+
+class Unreadable(Withheld):
+    """An instance whose bytes cannot be parsed (truncated, not DICOM, an unknown or deflated syntax).
+
+    Unlike a withheld instance, it is not left out quietly: the client would take the study for whole. Before
+    the response starts it is a 502; after, the stream is cut without its closing boundary."""
+
+    status = 502
+    public_message = "the origin sent an instance the gateway cannot parse"

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway.auth import Principal
 from gateway.roles import Role
+from gateway.target import Target
 from gateway.transactions import Transaction
 from gateway.urls import UrlMap
 
@@ -19,11 +20,12 @@ class Exchange:
     principal: Principal
     role: Role
     urls: UrlMap
+    target: Target
 
     @property
     def upstream_path(self) -> str:
-        """The request's own path under the DICOMweb root, still percent-encoded as the client sent it."""
-        return self.request.rel_url.raw_path[len(DICOMWEB_ROOT) :]
+        """The request's path under the DICOMweb root, rebuilt from its validated parts (never the raw path)."""
+        return self.target.path
 
 
 DICOMWEB_ROOT = "/dicom-web"

@@ -21,7 +21,8 @@ from gateway.handlers.common import upstream_of
 from gateway.handlers.rendered import identity_thumbnail
 from gateway.middleware import ROLE, TRANSACTION
 from gateway.resources import GOVERNANCE, OVERSIGHT, SETTINGS
-from gateway.roles import RoleBook
+from gateway.roles import Role, RoleBook
+from gateway.target import Target
 from gateway.transactions import Kind, Transaction
 from gateway.urls import UrlMap
 
@@ -47,7 +48,8 @@ def transaction_handler(transaction: Transaction) -> Handler:
             assert withdrawn is not None  # roles never turn identity through an edit (the admin API refuses it)
             append = request.app[GOVERNANCE].append
             request[AUDIT] = Audit.begin(withdrawn, principal, role, transaction.name, append)
-        exchange = Exchange(request, transaction, principal, role, url_map(request))
+        target = target_of(request, transaction, role)  # validated before anything goes upstream
+        exchange = Exchange(request, transaction, principal, role, url_map(request), target)
         if role.identity:
             if transaction.kind is Kind.THUMBNAIL:
                 return await identity_thumbnail(exchange)
@@ -57,6 +59,12 @@ def transaction_handler(transaction: Transaction) -> Handler:
         return response
 
     return handle
+
+
+def target_of(request: web.Request, transaction: Transaction, role: Role) -> Target:
+    """The validated target resource; a de-identifying role names only UIDs the gateway issued, all conformant."""
+    raw_path = request.rel_url.raw_path[len(DICOMWEB_ROOT) :]
+    return Target.parse(transaction.path, raw_path, request.match_info, strict_uids=not role.identity)
 
 
 def url_map(request: web.Request) -> UrlMap:

@@ -23,6 +23,7 @@ from gateway.errors import DeidentificationError, NotAcceptable, NotFound, Upstr
 from gateway.governance.disclosure import Audit
 from gateway.governance.identifiers import json_patient, json_uids
 from gateway.rules.engine import Engine
+from gateway.target import Target
 from gateway.urls import UrlMap
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ log = logging.getLogger("gateway.view")
 
 RETRIEVE_URL = "00081190"
 UID_SEGMENT = re.compile(r"^[0-9]+(\.[0-9]+)+$")
-_UID_CONTAINERS = frozenset({"studies", "series", "instances"})
 
 JsonObject = dict[str, Any]
 
@@ -46,22 +46,18 @@ class View:
     remaps_uids: bool
     audit: Audit  # who opted out (left out here) and what this response disclosed (recorded here)
 
-    async def real_path(self, path: str) -> str:
-        return (await self.translate_path(path))[0]
+    async def real_path(self, target: Target) -> str:
+        return (await self.translate_path(target))[0]
 
-    async def translate_path(self, path: str) -> tuple[str, dict[str, str]]:
-        """The upstream path for a request path with pseudonymous UIDs, and the real -> pseudonymous map used."""
-        segments = path.split("/")
-        positions = [i + 1 for i, s in enumerate(segments[:-1]) if s in _UID_CONTAINERS]
-        if not self.remaps_uids or not positions:
-            return path, {}
-        pseudonyms = [segments[i] for i in positions]
+    async def translate_path(self, target: Target) -> tuple[str, dict[str, str]]:
+        """The upstream path of a target named with pseudonymous UIDs, and the real -> pseudonymous map used."""
+        pseudonyms = list(target.uids.values())
+        if not self.remaps_uids or not pseudonyms:
+            return target.path, {}
         real = await self.resolver.real_values(self.scope, IdKind.UID, pseudonyms)
         if any(p not in real for p in pseudonyms):
             raise NotFound()  # a pseudonym this scope never issued: hide whether anything exists
-        for i in positions:
-            segments[i] = real[segments[i]]
-        return "/".join(segments), {real[p]: p for p in pseudonyms}
+        return target.with_uids(real).path, {real[p]: p for p in pseudonyms}
 
     async def deidentify_objects(self, objects: Iterable[JsonObject]) -> list[JsonObject]:
         """De-identify DICOM JSON objects with one resolve, all to be sent; withheld ones are left out."""

@@ -24,6 +24,7 @@ from gateway.cache.resolver import Resolver
 from gateway.cache.sqlite import SqliteStore
 from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.demo.samples import sample_studies
+from gateway.errors import Unreadable
 from gateway.governance.disclosure import Audit, Disclosure
 from gateway.governance.model import Draft, LedgerEntry
 from gateway.governance.oversight import Withdrawals
@@ -100,3 +101,37 @@ def test_each_part_is_de_identified_and_its_pixels_are_untouched(whole: bytes) -
 @given(cuts=st.lists(st.integers(min_value=1, max_value=len(BODY) - 1), max_size=60))
 def test_output_does_not_depend_on_chunk_boundaries(view: View, whole: bytes, cuts: list[int]) -> None:
     assert asyncio.run(_deidentified(view, cuts)) == whole
+
+
+def _long_length(data: bytes, element: bytes) -> bytes:
+    at = data.index(element) + len(element)
+    header_end = data.rfind(b"\xe0\x7f\x10\x00")
+    return data[:at] + b"\xf0\xff" + data[at + 2 : header_end]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        INSTANCES[0][:400],  # the header cut short
+        b"\0" * 128 + b"NOPE" + INSTANCES[0][132:],  # not DICOM
+        _long_length(INSTANCES[0], b"\x08\x00\x30\x10LO"),  # StudyDescription's length runs past the end
+    ],
+)
+def test_a_part_that_does_not_parse_is_not_left_out_quietly(view: View, broken: bytes) -> None:
+    """Leaving it out would let the stream end with its closing boundary: the client takes a cut study for whole.
+    `Unreadable` reaches the handler, which cuts the connection instead (or answers 502 before the first byte)."""
+    body = WRITER.part_head({"Content-Type": "application/dicom"}) + broken + WRITER.part_tail() + WRITER.close()
+
+    async def one_part() -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield body
+
+        async for part in iter_parts(chunks(), WRITER.boundary):
+            await _instance(part, view, MultipartWriter("c" * 48, related_type="application/dicom"), _discard)
+
+    with pytest.raises(Unreadable):
+        asyncio.run(one_part())
+
+
+async def _discard(data: bytes | memoryview) -> None:
+    del data

@@ -66,7 +66,7 @@ def _safe_private() -> list[str]:
         if match is None:
             raise SystemExit(f"unexpected tag notation in E.3.10-1: {row['tag']!r}")
         group, low = int(match[1], 16), int(match[2], 16)
-        lines.append(f"    (0x{group:04X}, {row['private_creator']!r}, 0x{low:02X}),")
+        lines.append(f"    (0x{group:04X}, {row['private_creator']!r}, 0x{low:02X}, {row['vr']!r}),")
     return lines
 
 
@@ -86,8 +86,9 @@ def render() -> str:
             *_rows(),
             ")",
             "",
-            "# (group, private creator, low byte of the element): match on these three, never the raw element",
-            "SAFE_PRIVATE: tuple[tuple[int, str, int], ...] = (",
+            "# (group, private creator, low byte of the element, VR or None): match on the first three, never the raw",
+            "# element; the VR is what a value sent as UN or in implicit VR is checked against",
+            "SAFE_PRIVATE: tuple[tuple[int, str, int, str | None], ...] = (",
             *_safe_private(),
             ")",
             "",

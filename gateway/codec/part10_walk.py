@@ -16,7 +16,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 from gateway.codec.transfer_syntax import EXPLICIT_LE, IMPLICIT_LE, Layout, layout_for
-from gateway.errors import Withheld
+from gateway.errors import Unreadable, Withheld
 
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
@@ -30,7 +30,7 @@ _SHORT_VRS = frozenset(b"AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM U
 
 
 def malformed(reason: str) -> Withheld:
-    return Withheld(f"malformed part 10: {reason}")
+    return Unreadable(f"malformed part 10: {reason}")
 
 
 @dataclass(frozen=True)

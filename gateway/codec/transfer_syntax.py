@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from gateway.errors import Withheld
+from gateway.errors import Unreadable, Withheld
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,13 @@ _ENCAPSULATED = frozenset(
 
 
 def layout_for(transfer_syntax: str) -> Layout:
-    """The data set layout of a transfer syntax; Withheld for deflated or unknown ones."""
+    """The data set layout of a transfer syntax: Withheld for deflated ones (valid, but not streamable), and
+    Unreadable for unknown ones (nothing says how to parse them)."""
     if transfer_syntax in _NATIVE:
         return _NATIVE[transfer_syntax]
     if transfer_syntax in _ENCAPSULATED:
         return EXPLICIT_LE
     # A private syntax's UID names a vendor, not a patient, but logs carry no values at all.
-    kind = "deflate" if transfer_syntax in _DEFLATED else "unknown"
-    raise Withheld(f"unsupported transfer syntax: {kind}")
+    if transfer_syntax in _DEFLATED:
+        raise Withheld("unsupported transfer syntax: deflate")
+    raise Unreadable("unsupported transfer syntax: unknown")

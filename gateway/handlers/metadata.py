@@ -16,7 +16,7 @@ MAX_METADATA_BODY = 512 * 1024**2
 
 async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamResponse:
     require_json(exchange.request)
-    path = await view.real_path(exchange.upstream_path)
+    path = await view.real_path(exchange.target)
     headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
     async with upstream_of(exchange.request).request("GET", path, headers=headers) as upstream:
         body = await upstream.read(MAX_METADATA_BODY)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, iter_parts
-from gateway.errors import NotFound, Withheld
+from gateway.errors import NotFound, UpstreamProtocolError, Withheld
 from gateway.exchange import Exchange
 from gateway.governance.disclosure import AUDIT, Audit
 from gateway.governance.identifiers import Uids, json_patient
@@ -133,7 +133,7 @@ def instance_path_of(path: str) -> str:
 
 
 async def retrieve_frames(exchange: Exchange, view: View) -> web.StreamResponse:
-    real_path, to_public = await view.translate_path(exchange.upstream_path)
+    real_path, to_public = await view.translate_path(exchange.target)
     verdict = await judge(exchange, instance_path_of(real_path))
     if exchange.transaction.name == "retrieve_bulkdata" and not bulk_allowed(exchange.role.profile, real_path):
         raise NotFound()
@@ -172,11 +172,14 @@ async def _relay_parts(
         media = MediaType.parse(upstream.headers.get("Content-Type", ""), side="upstream")
         if media.boundary is None or media.related_type is None:
             raise NotFound()
+        require_pixel_kind(media.related_type)
         writer = MultipartWriter(related_type=str(media.related_type))
         response = await begin(request, 200, own_headers(exchange, writer.content_type))
         try:
             async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
-                part_headers = {"Content-Type": part.headers.get("Content-Type", "application/octet-stream")}
+                part_type = part.headers.get("Content-Type", "application/octet-stream")
+                require_pixel_kind(MediaType.parse(part_type, side="upstream"))
+                part_headers = {"Content-Type": part_type}
                 if "Content-Location" in part.headers:
                     location = part.headers["Content-Location"]
                     part_headers["Content-Location"] = _public_location(location, view, to_public)
@@ -194,6 +197,14 @@ async def _relay_parts(
         except Exception as exc:
             abort(request, exc)
     return response
+
+
+def require_pixel_kind(media: MediaType) -> None:
+    """Frames and bulk data are bytes or images. A DICOM or JSON part here means the origin answered for another
+    resource than the one judged (a path it normalised differently, a hostile origin): refused, never relayed."""
+    essence = media.essence
+    if essence != "application/octet-stream" and not essence.startswith(("image/", "video/")):
+        raise UpstreamProtocolError("the origin answered a frames or bulk data request with another kind of body")
 
 
 def _public_location(url: str, view: View, to_public: dict[str, str]) -> str:

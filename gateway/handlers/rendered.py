@@ -13,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from gateway.errors import NotAcceptable, NotFound, UpstreamStatus, Withheld
+from gateway.errors import NotAcceptable, NotFound, UpstreamProtocolError, UpstreamStatus, Withheld
 from gateway.exchange import Exchange
 from gateway.handlers.common import upstream_of
 from gateway.handlers.pixels import Verdict, instance_path_of, judge
@@ -27,7 +27,7 @@ THUMBNAIL_QUERY = [("viewport", "128,128")]
 
 
 async def retrieve_rendered(exchange: Exchange, view: View) -> web.StreamResponse:
-    path = await view.real_path(exchange.upstream_path)
+    path = await view.real_path(exchange.target)
     if "/instances/" not in path:
         raise NotAcceptable("this role is served rendered images per instance or frame only")
     verdict = await judge(exchange, instance_path_of(path))
@@ -36,7 +36,7 @@ async def retrieve_rendered(exchange: Exchange, view: View) -> web.StreamRespons
 
 
 async def retrieve_thumbnail(exchange: Exchange, view: View) -> web.StreamResponse:
-    path = await view.real_path(exchange.upstream_path.removesuffix("/thumbnail"))
+    path = (await view.real_path(exchange.target)).removesuffix("/thumbnail")
     if "/instances/" in path:
         verdict = await judge(exchange, instance_path_of(path))
         return await render_judged(exchange, path + "/rendered", THUMBNAIL_QUERY, verdict)
@@ -86,8 +86,11 @@ async def render(exchange: Exchange, path: str, query: list[tuple[str, str]]) ->
     kind = _media_type(exchange)
     async with upstream_of(exchange.request).request("GET", path, query=query, headers={"Accept": kind}) as up:
         body = await up.read(_IMAGE_LIMIT)
-        content_type = up.headers.get("Content-Type", kind)
-    return web.Response(body=body, content_type=content_type.split(";")[0])
+        content_type = up.headers.get("Content-Type", kind).split(";")[0].strip().lower()
+    if not content_type.startswith("image/"):
+        # A rendered resource is an image; anything else answers for another resource (DICOM, JSON): refused.
+        raise UpstreamProtocolError("the origin answered a rendered request with something other than an image")
+    return web.Response(body=body, content_type=content_type)
 
 
 async def identity_thumbnail(exchange: Exchange) -> web.Response:

@@ -2,7 +2,8 @@
 
 The origin's multipart body is parsed as it streams. For each part the Part 10 header (everything before the
 pixel data) is read, de-identified and re-encoded before a single byte of that part is written; the pixel
-bytes then pass through untouched (or masked by a pixel rule). Withheld parts are left out. Elements after the
+bytes then pass through untouched (or masked by a pixel rule). Withheld parts are left out; a part that does not
+parse (`Unreadable`) aborts the stream instead, so a cut study never looks whole. Elements after the
 pixel data (signatures, padding, private groups) are dropped: Table E.1-1 removes all of them.
 
 Memory holds one part's header at a time, never the study. A failure once the response has started aborts
@@ -21,7 +22,7 @@ from gateway import metrics
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Stream
-from gateway.errors import NotAcceptable, NotFound, Withheld
+from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.exchange import Exchange
 from gateway.governance.identifiers import dataset_patient, dataset_uids
 from gateway.handlers.common import upstream_of
@@ -37,7 +38,7 @@ _UNDEFINED_LENGTH = b"\xff\xff\xff\xff"
 
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
     request = exchange.request
-    path = await view.real_path(exchange.upstream_path)
+    path = await view.real_path(exchange.target)
     writer = MultipartWriter(related_type="application/dicom")
     response: web.StreamResponse | None = None
     async with upstream_of(request).request("GET", path, headers=upstream_request_headers(request)) as upstream:
@@ -82,6 +83,8 @@ async def _instance(part: Part, view: View, writer: MultipartWriter, write: Writ
         plan = view.engine.apply(ds, mappings)
         new_header = view.engine.write_header(ds)
         pixels = _pixels(stream, header) if plan.passthrough else _ready(await _masked(stream, header, view, ds, plan))
+    except Unreadable:
+        raise  # not a choice to leave it out: the client must not take what follows for the whole study
     except Withheld as exc:
         log.info("withheld", extra={"reason": exc.reason})
         metrics.withheld("part10", exc.reason)

@@ -34,7 +34,7 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     real = await _real_keys(plan, view)
     if real is None:
         return _answer([], warnings)
-    path = await view.real_path(exchange.upstream_path)
+    path = await view.real_path(exchange.target)
     query = upstream_query(plan, real) + [("includefield", field) for field in _JUDGING_FIELDS]
     results = await _collect(exchange, view, path, plan, query)
     end = None if plan.limit is None else plan.offset + plan.limit

@@ -77,7 +77,7 @@ async def store_instances(exchange: Exchange, view: View) -> web.StreamResponse:
         or (related.essence != "application/dicom")
     ):
         raise UnsupportedMediaType("this role stores multipart/related; type=application/dicom only")
-    path, sent_uids = await view.translate_path(exchange.upstream_path)  # an unknown study pseudonym is a 404
+    path, sent_uids = await view.translate_path(exchange.target)  # an unknown study pseudonym is a 404
     upload = _Upload(view, exchange, next(iter(sent_uids.values()), None))
     parts = iter_parts(stow_body(exchange), media.boundary, side="client")
     first = await upload.next_ready(parts)

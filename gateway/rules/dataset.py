@@ -8,6 +8,7 @@ for the header's transfer syntax (`header.Layout`).
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
@@ -18,8 +19,10 @@ from pydicom.tag import BaseTag
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
+from gateway.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr
 from gateway.rules.header import (
     ASCII_VRS,
+    UNDEFINED,
     Layout,
     new_dataset,
     number_value,
@@ -29,7 +32,7 @@ from gateway.rules.header import (
     text_values,
 )
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
-from gateway.rules.values import BULK_VRS, Rewrite, is_registered_uid
+from gateway.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 
 log = logging.getLogger("gateway.rules")
 
@@ -53,11 +56,51 @@ def tag_path(path: Path) -> str:
 
 
 def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
-    """The element's own VR, or the dictionary's when the input is implicit VR (or says UN)."""
-    if element.VR and element.VR != "UN":
-        return element.VR
-    entry = DicomDictionary.get(tag)
-    return entry[0].split(" or ")[0] if entry else "UN"
+    """The VR a new value is written with: the element's own when the dictionary allows it, else the dictionary's
+    (implicit VR, UN, or a VR the attribute cannot have: Occupation sent as OB still gets Occupation's action)."""
+    stated = stated_vr(tag, element.VR)
+    if stated is not None and stated != "UN":
+        return stated
+    allowed = dictionary_vrs(tag)
+    return min(allowed) if allowed else "UN"
+
+
+def kept_element(tag: int, element: RawDataElement | DataElement,
+                 private_vr: str | None = None) -> RawDataElement | DataElement | None:
+    """The element as it may be kept, or None when it must go: its VR is not the attribute's, or its value does
+    not conform to the VR. UN that conforms to the dictionary's VR is re-encoded with it."""
+    if type(element) is not RawDataElement:
+        return element  # made by the engine or pydicom from checked values
+    if element.length == UNDEFINED:
+        return None
+    value = element.value or b""
+    key = (tag, element.VR, private_vr, value)
+    vr = _KEPT_VR.get(key, _UNSEEN)
+    if vr is _UNSEEN:
+        vr = _kept_vr(tag, element.VR, private_vr, value)
+        if len(_KEPT_VR) >= _KEPT_VR_SIZE:
+            _KEPT_VR.clear()
+        _KEPT_VR[key] = vr
+    if vr is None:
+        return None
+    return element._replace(VR=vr) if vr != element.VR and element.VR == "UN" else element
+
+
+# The instances of a series repeat most kept values (ImageType, PixelSpacing, Manufacturer, Rows...): the verdict
+# on each is remembered, bounded, since checking costs more than looking up.
+_KEPT_VR: dict[tuple[int, str | None, str | None, bytes], str | None] = {}
+_KEPT_VR_SIZE = 65536
+_UNSEEN = ""
+
+
+def _kept_vr(tag: int, encoded: str | None, private_vr: str | None, value: bytes) -> str | None:
+    """The VR a kept value goes out with, or None when it must go."""
+    vr = stated_vr(tag, encoded, private_vr)
+    if vr is None or not conforms(vr, value):
+        return None
+    if encoded == "UN" and vr in SHORT_VRS and len(value) > 0xFFFF:
+        return None  # a short VR cannot say this length
+    return vr
 
 
 def sequence_items(ds: Dataset, key: BaseTag, element: RawDataElement | DataElement,
@@ -120,6 +163,14 @@ class DatasetWalk:
         creator = "".join(text_of(ds, creator_tag))
         return self.profile.private_action(tag >> 16, creator, element & 0xFF)
 
+    def _private_vr(self, ds: Dataset, tag: int) -> str | None:
+        """What a kept private element must be: LO for a creator, else what Table E.3.10-1 lists, if anything."""
+        element = tag & 0xFFFF
+        if element < 0x100:
+            return "LO"
+        creator = "".join(text_of(ds, (tag & 0xFFFF0000) | element >> 8))
+        return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
+
     # -- needs -------------------------------------------------------------------------------------------
     def needs(self, ds: Dataset, needs: Needs, encoding: Encoding | None = None) -> None:
         decide, actions, action_for = self.decide, self.actions, self.profile.action_for
@@ -168,6 +219,7 @@ class DatasetWalk:
         for key, element in list(elements.items()):
             tag = int(key)
             if tag in plain_keep and element.VR not in _MAYBE_SEQUENCE:
+                changed |= _keep(elements, key, tag, element, path)
                 continue
             action = decide(ds, tag)
             if action is remove:
@@ -177,6 +229,8 @@ class DatasetWalk:
             if tag >> 16 & 1 and tag & 0xFFFF >= 0x1000:
                 kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             if action is keep and not dummy and not (element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element)):
+                private_vr = self._private_vr(ds, tag) if tag >> 16 & 1 else None
+                changed |= _keep(elements, key, tag, element, path, private_vr)
                 continue
             try:
                 changed |= self._apply_element(ds, key, element, action, rewrite, layout, (*path, tag), dummy,
@@ -185,6 +239,9 @@ class DatasetWalk:
                 raise
             except MappingMissing as missing:
                 raise Withheld(f"mapping-missing-{missing.args[0]} {tag_path((*path, tag))}") from None
+            except NonConforming:
+                del elements[key]  # a value that cannot be parsed is removed, never passed on or rewritten
+                changed = True
             except Exception as error:
                 where = tag_path((*path, tag))
                 log.warning("unprocessable element %s (%s)", where, type(error).__name__)
@@ -214,11 +271,13 @@ class DatasetWalk:
         vr = vr_of(tag, element)
         if action is Action.KEEP:
             if not (dummy and vr in DUMMY_CONTEXT_VRS):
-                return False
+                return _keep(ds._dict, key, tag, element, path[:-1])
             action = Action.DUMMY
+        if action is Action.CLEAN and stated_vr(tag, element.VR) is None:
+            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
         if vr in BULK_VRS or vr in BINARY_NUMBER_VRS:
-            if action is Action.CLEAN:  # Clean Graphics keeps overlays and curves as they are
-                return False
+            if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
+                raise NonConforming()
             ds._dict[key] = layout.raw(tag, vr, _binary_value(vr, action, layout, path))
             return True
         if type(element) is RawDataElement:
@@ -241,6 +300,21 @@ class DatasetWalk:
         if vr in ASCII_VRS or action is Action.PSEUDONYM or action is Action.REPLACE_UID:
             return text_values(element, ds)
         return [PRESENT] if element.value else []
+
+
+def _keep(elements: MutableMapping[BaseTag, RawDataElement | DataElement], key: BaseTag, tag: int,
+          element: RawDataElement | DataElement, path: Path, private_vr: str | None = None) -> bool:
+    """Keep `element` if it is what its tag says and conforms; say whether the dataset changed."""
+    kept = kept_element(tag, element, private_vr)
+    if kept is element:
+        return False
+    if kept is None:
+        if not path and tag in TYPE_1:
+            raise Withheld(f"non-conforming-type-1 {tag_path((tag,))}")
+        del elements[key]
+    else:
+        elements[key] = kept
+    return True
 
 
 def _binary_value(vr: str, action: Action, layout: Layout, path: Path) -> bytes:

@@ -7,19 +7,24 @@ attribute that is emptied loses both "InlineBinary" and "BulkDataURI".
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 from typing import Any
 
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
+from gateway.rules.conformance import TYPE_1, conforms, conforms_text, dictionary_vrs, stated_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
-from gateway.rules.values import BULK_VRS, NUMBER_VRS, Rewrite, is_registered_uid
+from gateway.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 
 log = logging.getLogger("gateway.rules")
 JsonObject = dict[str, Any]
 _BINARY_VRS = BULK_VRS | BINARY_NUMBER_VRS
+_PN_GROUPS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
+_AT = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 def first_text(obj: JsonObject, key: str) -> str:
@@ -62,6 +67,14 @@ class JsonWalk:
             return Action.REMOVE
         return self.profile.private_action(tag >> 16, creator, element & 0xFF)
 
+    def _private_vr(self, obj: JsonObject, tag: int) -> str | None:
+        """As the Part 10 walk: LO for a creator, else what Table E.3.10-1 lists, if anything."""
+        element = tag & 0xFFFF
+        if element < 0x100:
+            return "LO"
+        creator = first_text(obj, f"{tag >> 16:04X}00{element >> 8:02X}")
+        return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
+
     def needs(self, obj: JsonObject, needs: Needs) -> None:
         for key, attribute in obj.items():
             tag, _, action = self._key(obj, key)
@@ -97,14 +110,20 @@ class JsonWalk:
             if dummy and action is Action.KEEP and attribute.get("vr") in DUMMY_CONTEXT_VRS:
                 action = Action.DUMMY
             try:
-                out[canonical] = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy)
+                private_vr = self._private_vr(obj, tag) if tag >> 16 & 1 and action is Action.KEEP else None
+                new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy, private_vr)
             except Withheld:
                 raise
+            except NonConforming:
+                continue  # not the attribute it claims to be, or a value that does not parse: removed
+
             except MappingMissing as missing:
                 raise Withheld(f"mapping-missing-{missing.args[0]} {tag_path((*path, tag))}") from None
             except Exception as error:
                 log.warning("unprocessable attribute %s (%s)", tag_path((*path, tag)), type(error).__name__)
                 raise Withheld(f"unprocessable {tag_path((*path, tag))}") from None
+            if new is not None:
+                out[canonical] = new
         if not private:
             return out
         return {
@@ -114,23 +133,126 @@ class JsonWalk:
         }
 
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
-                   path: Path, dummy: bool) -> JsonObject:
-        vr = attribute["vr"]
+                   path: Path, dummy: bool, private_vr: str | None) -> JsonObject | None:
+        encoded = attribute["vr"]
         values = attribute.get("Value")
-        if vr == "SQ":
+        if not isinstance(encoded, str) or not (values is None or isinstance(values, list)):
+            raise NonConforming()
+        stated = stated_vr(tag, encoded)
+        if encoded == "SQ":
+            if stated is None:
+                raise NonConforming()
             if action is Action.ZERO or not values:
                 return {"vr": "SQ"}
             dummy = dummy or action is Action.DUMMY
             items = [self.apply(item, rewrite, (*path, index), dummy) for index, item in enumerate(values)]
             return {"vr": "SQ", "Value": items}
-        if action is Action.KEEP or (action is Action.CLEAN and vr in _BINARY_VRS):
-            return dict(attribute)
+        if action is Action.KEEP:
+            kept = kept_attribute(tag, attribute, private_vr)
+            if kept is None and len(path) == 1 and tag in TYPE_1:
+                raise Withheld(f"non-conforming-type-1 {tag_path(path)}")
+            return kept
+        if action is Action.CLEAN and stated is None:
+            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
+        vr = vr_for(tag, stated)
         if vr in _BINARY_VRS:
+            if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
+                raise NonConforming()
             return _binary(vr, action, path)
-        texts = [_person_name_text(value) if vr == "PN" else "" if value is None else str(value)
-                 for value in values or []]
-        new = rewrite.text(tag, action, vr, texts)
+        new = rewrite.text(tag, action, vr, _texts(encoded, vr, attribute))
         return _json_attribute(vr, new)
+
+
+def vr_for(tag: int, stated: str | None) -> str:
+    """The VR a new value is written with: the attribute's own, whatever VR it arrived with."""
+    if stated is not None and stated != "UN":
+        return stated
+    allowed = dictionary_vrs(tag)
+    return min(allowed) if allowed else "UN"
+
+
+def _texts(encoded: str, vr: str, attribute: JsonObject) -> list[str]:
+    """The old values in text form; a text attribute that arrived as UN gives its InlineBinary, if ASCII."""
+    if "InlineBinary" in attribute or "BulkDataURI" in attribute:
+        data = _inline(attribute) if encoded == "UN" else None
+        if data is None or not data.isascii():
+            raise NonConforming()
+        return [part.strip(" \0") for part in data.decode("ascii").rstrip("\0 ").split("\\")]
+    values = attribute.get("Value") or []
+    return [_person_name_text(value) if vr == "PN" else "" if value is None else str(value) for value in values]
+
+
+def kept_attribute(tag: int, attribute: JsonObject, private_vr: str | None = None) -> JsonObject | None:
+    """A kept attribute as it may go out, or None: only the PS3.18 F.2 members, a VR the attribute can have,
+    values that conform to it. UN bulk data that conforms to the dictionary's VR is re-encoded with it."""
+    encoded = attribute["vr"]
+    vr = stated_vr(tag, encoded, private_vr)
+    if vr is None:
+        return None
+    if encoded == "UN":
+        data = _inline(attribute)
+        if data is None or vr == "UN" or not conforms(vr, data):
+            return None
+        if vr in _BINARY_VRS:
+            return {"vr": vr, "InlineBinary": attribute["InlineBinary"]}
+        if not data.isascii():
+            return None  # the dataset's character set is not in the JSON: nothing says how to read it
+        return _json_attribute(vr, [part.strip(" \0") for part in data.decode("ascii").rstrip("\0 ").split("\\")])
+    if vr in _BINARY_VRS:
+        return _kept_binary(vr, attribute)
+    if "InlineBinary" in attribute or "BulkDataURI" in attribute:
+        return None  # text does not come as bytes
+    values = attribute.get("Value")
+    if values is None:
+        return {"vr": vr}
+    if not all(_conforming_json_value(vr, value) for value in values):
+        return None
+    return {"vr": vr, "Value": list(values)}
+
+
+def _kept_binary(vr: str, attribute: JsonObject) -> JsonObject | None:
+    out: JsonObject = {"vr": vr}
+    if "InlineBinary" in attribute:
+        data = _inline(attribute)
+        if data is None or not conforms(vr, data):
+            return None
+        out["InlineBinary"] = attribute["InlineBinary"]
+    if "BulkDataURI" in attribute:
+        if not isinstance(attribute["BulkDataURI"], str):
+            return None
+        out["BulkDataURI"] = attribute["BulkDataURI"]
+    values = attribute.get("Value")
+    if values is not None:
+        if vr not in BINARY_NUMBER_VRS or not all(_conforming_json_value(vr, value) for value in values):
+            return None
+        out["Value"] = list(values)
+    return out
+
+
+def _inline(attribute: JsonObject) -> bytes | None:
+    encoded = attribute.get("InlineBinary")
+    if not isinstance(encoded, str) or "BulkDataURI" in attribute:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+
+
+def _conforming_json_value(vr: str, value: object) -> bool:
+    if value is None:
+        return True
+    if vr == "PN":
+        return isinstance(value, dict) and all(
+            key in _PN_GROUPS and isinstance(text, str) and conforms_text("PN", text) for key, text in value.items()
+        )
+    if vr in NUMBER_VRS and vr not in ("IS", "DS"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if vr == "AT":
+        return isinstance(value, str) and _AT.fullmatch(value) is not None
+    if vr in ("IS", "DS") and isinstance(value, int | float) and not isinstance(value, bool):
+        return vr == "DS" or isinstance(value, int)
+    return isinstance(value, str) and conforms_text(vr, value)
 
 
 def _binary(vr: str, action: Action, path: Path) -> JsonObject:

@@ -25,7 +25,7 @@ from pydicom.uid import (
 )
 
 from gateway.cache.model import IdKind, MappingMissing, Mappings, Needs, patient_key
-from gateway.errors import Withheld
+from gateway.errors import Unreadable, Withheld
 from gateway.rules.actions import Action
 from gateway.rules.dataset import DatasetWalk
 from gateway.rules.dicom_json import JsonObject, JsonWalk, first_text
@@ -62,7 +62,7 @@ class Engine:
         """Parse a Part 10 header (preamble, file meta, dataset up to the top-level PixelData) into raw elements.
 
         A profile that keeps no private attribute never sees one: they are skipped while reading."""
-        with _fail_closed("unreadable-header", level=logging.INFO):
+        with _fail_closed("unreadable-header", level=logging.INFO, kind=Unreadable):
             return read(header, skip_private=not self.profile.identity and not self.profile.keeps_private)
 
     def needs(self, ds: Dataset) -> Needs:
@@ -199,7 +199,7 @@ class Engine:
 
 
 @contextmanager
-def _fail_closed(reason: str, *, level: int = logging.WARNING) -> Iterator[None]:
+def _fail_closed(reason: str, *, level: int = logging.WARNING, kind: type[Withheld] = Withheld) -> Iterator[None]:
     """What the engine cannot fully process is withheld: with a reason and the error's type, never a value."""
     try:
         yield
@@ -209,7 +209,7 @@ def _fail_closed(reason: str, *, level: int = logging.WARNING) -> Iterator[None]
         raise Withheld(f"mapping-missing-{missing.args[0]}") from None
     except Exception as error:
         log.log(level, "%s (%s)", reason.replace("-", " "), type(error).__name__)
-        raise Withheld(reason) from None
+        raise kind(reason) from None
 
 
 def _syntax(ds: Dataset) -> str:

@@ -17,7 +17,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag
 
-from gateway.errors import Withheld
+from gateway.errors import Unreadable, Withheld
 
 LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
 ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
@@ -71,18 +71,18 @@ BIG = Layout(False, False)
 
 def layout_for(syntax: str) -> Layout:
     if syntax in DEFLATED:
-        raise Withheld("deflated-transfer-syntax (0002,0010)")
+        raise Withheld("deflated-transfer-syntax (0002,0010)")  # valid, but not streamable: left out
     return BIG if syntax == EXPLICIT_BIG else LAYOUTS[syntax == IMPLICIT_LITTLE]
 
 
 # -- reading ---------------------------------------------------------------------------------------------
 def read(data: bytes, *, skip_private: bool = False) -> Dataset:
     if len(data) < 132 or data[128:132] != b"DICM":
-        raise Withheld("unreadable-header")
+        raise Unreadable("unreadable-header")
     meta, position = _elements(data, 132, len(data), META, meta_only=True)
     syntax_element = meta.get(BaseTag(0x00020010))
     if not isinstance(syntax_element, RawDataElement):
-        raise Withheld("no-transfer-syntax (0002,0010)")
+        raise Unreadable("no-transfer-syntax (0002,0010)")
     layout = layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
     elements, _ = _elements(data, position, len(data), layout, skip_private=skip_private)
     ds = new_dataset(Dataset, elements, default_encoding)
@@ -154,18 +154,25 @@ def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only
         else:
             position = start + length
             if position > end:
-                raise Withheld(f"truncated-element ({group:04X},{element:04X})")
+                raise Unreadable(f"truncated-element ({group:04X},{element:04X})")
             value = data[start:position]
         tag = group << 16 | element
         key = interned(tag) or base_tag(tag)
         elements[key] = raw_element(key, vr, length, value, start, implicit, little, True, False)
     if in_item:
-        raise Withheld("unterminated-item")
+        raise Unreadable("unterminated-item")
     return elements, position
 
 
 def read_items(element: RawDataElement) -> list[Elements]:
     """The items of a raw sequence, each as raw elements (UN sequences are implicit VR little endian)."""
+    try:
+        return _items(element)
+    except struct.error:
+        raise Unreadable("truncated-item") from None
+
+
+def _items(element: RawDataElement) -> list[Elements]:
     layout = LAYOUTS[True] if element.VR == "UN" else _layout_of(element)
     value, items, position = element.value or b"", [], 0
     while position + 8 <= len(value):
@@ -175,7 +182,7 @@ def read_items(element: RawDataElement) -> list[Elements]:
         if group << 16 | number == SEQUENCE_END:
             break
         if group << 16 | number != ITEM:
-            raise Withheld("malformed-sequence")
+            raise Unreadable("malformed-sequence")
         if length == UNDEFINED:
             elements, position = _elements(value, position, len(value), layout, in_item=True)
         else:
@@ -200,12 +207,12 @@ def _skip_items(data: bytes, position: int, end: int, layout: Layout) -> int:
         if group << 16 | element == SEQUENCE_END:
             return position
         if group << 16 | element != ITEM:
-            raise Withheld("malformed-sequence")
+            raise Unreadable("malformed-sequence")
         if length == UNDEFINED:
             _, position = _elements(data, position, end, layout, in_item=True)
         else:
             position += length
-    raise Withheld("unterminated-sequence")
+    raise Unreadable("unterminated-sequence")
 
 
 def text_of(ds: Dataset, tag: int) -> list[str]:

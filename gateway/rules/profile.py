@@ -36,6 +36,9 @@ PSEUDONYM_KIND: Mapping[int, IdKind] = {
     0x00200010: IdKind.STUDY_ID,
 }
 PATIENT_AGE = 0x00101010
+GRAPHIC_ANNOTATIONS = 0x00700001
+CLEANABLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "SQ", "ST", "TM", "UC", "UT"})
+_BITMAP_PATTERNS = frozenset({"50xx,xxxx", "60xx,3000"})
 _WORDS = {
     "remove": Action.REMOVE,
     "zero": Action.ZERO,
@@ -49,6 +52,9 @@ _PRIVATE_KEY = re.compile(r"^\(([0-9A-Fa-f]{4}),xx([0-9A-Fa-f]{2})\)\s+(\S.*)$")
 _ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _SOP_CLASS_BY_KEYWORD = {entry[4]: uid for uid, entry in UID_dictionary.items() if entry[4]}
 PrivateKey = tuple[int, str, int]  # group, creator, low byte of the element
+SAFE_PRIVATE_VRS: Mapping[PrivateKey, str] = MappingProxyType(
+    {(group, creator, low): vr for group, creator, low, vr in annex_e_table.SAFE_PRIVATE if vr}
+)
 
 
 class DateMode(StrEnum):
@@ -95,6 +101,11 @@ class Profile:
         if self.identity:
             return Action.KEEP
         return self.private.get((group, creator, low), Action.REMOVE)
+
+    @staticmethod
+    def private_vr(group: int, creator: str, low: int) -> str | None:
+        """The VR Table E.3.10-1 gives a safe private attribute: what a value sent as UN must conform to."""
+        return SAFE_PRIVATE_VRS.get((group, creator, low))
 
     @property
     def keeps_private(self) -> bool:
@@ -154,6 +165,7 @@ def compile_profile(name: str, data: Mapping[str, object], *, source: str) -> Pr
     _adjust(actions, date_mode, uid_mode)
     private = _private(options)
     _apply_overrides(model.overrides, actions, private, source)
+    patterns = _clean_or_remove(actions, patterns)
     if model.age_cap_years is not None and actions[PATIENT_AGE] is Action.KEEP:
         actions[PATIENT_AGE] = Action.CLEAN  # the cap is how this profile cleans an age
     scheme = PseudonymScheme(**model.scope.pseudonym.model_dump())
@@ -184,7 +196,7 @@ def _version(model: ProfileModel) -> str:
 
 def _all_tags(concrete: Mapping[int, Action], keep_vrs: frozenset[str]) -> dict[int, Action]:
     actions = {
-        tag: unlisted_action(entry[4], entry[0], keep_vrs)
+        tag: unlisted_action(entry[4], entry[0], keep_vrs, retired=entry[3] == "Retired")
         for tag, entry in DicomDictionary.items()
         if tag & 0xFFFF and tag >> 16 not in (0x0000, 0xFFFA, 0xFFFC)
     }
@@ -206,6 +218,18 @@ def _adjust(actions: dict[int, Action], date_mode: DateMode, uid_mode: str) -> N
             actions[tag] = Action.PSEUDONYM
 
 
+def _clean_or_remove(actions: dict[int, Action], patterns: Mapping[str, Action]) -> dict[str, Action]:
+    """C where the engine can really clean (text, dates, ages, the items of a sequence); X everywhere else.
+
+    Clean Graphics asks for overlays, curves and graphic annotations to be cleaned of identifying marks. The
+    engine cannot read a bitmap or a polyline, so they are removed rather than kept as they came."""
+    for tag, action in actions.items():
+        if action is Action.CLEAN and (_vr(tag) not in CLEANABLE_VRS or tag == GRAPHIC_ANNOTATIONS):
+            actions[tag] = Action.REMOVE
+    return {key: Action.REMOVE if key in _BITMAP_PATTERNS and action is Action.CLEAN else action
+            for key, action in patterns.items()}
+
+
 def _vr(tag: int) -> str:
     entry = DicomDictionary.get(tag)
     return entry[0] if entry else ""
@@ -214,7 +238,7 @@ def _vr(tag: int) -> str:
 def _private(options: frozenset[Option]) -> dict[PrivateKey, Action]:
     if Option.RETAIN_SAFE_PRIVATE not in options:
         return {}
-    return {(group, creator, low): Action.KEEP for group, creator, low in annex_e_table.SAFE_PRIVATE}
+    return {(group, creator, low): Action.KEEP for group, creator, low, _vr in annex_e_table.SAFE_PRIVATE}
 
 
 def _apply_overrides(

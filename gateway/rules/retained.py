@@ -9,8 +9,9 @@ The rule is "remove unless the profile keeps it". A profile keeps, by default:
 - UIDs that name a kind of thing (`KIND_UIDS`, classes, transfer syntaxes), never an instance.
 
 Any other unlisted UID is replaced as U (a registered DICOM UID is still kept when the engine sees one), and
-unlisted text, dates, person names and UN are removed. SR TextValue is cleaned, so a TEXT content item stays
-valid while its text is gone.
+unlisted text, dates, person names and UN are removed. So is every unlisted retired attribute: no current IOD
+gives it a meaning, and its binary value could be text in disguise (`conformance.py`). SR TextValue is
+cleaned, so a TEXT content item stays valid while its text is gone.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ KIND_UIDS = frozenset(
 )
 
 
-def unlisted_action(keyword: str, vr: str, keep_vrs: frozenset[str]) -> Action:
+def unlisted_action(keyword: str, vr: str, keep_vrs: frozenset[str], *, retired: bool = False) -> Action:
     """The action for a standard attribute that no E.1-1 row names (group lengths are removed elsewhere)."""
+    if retired:
+        return Action.REMOVE
     if keyword in CLEANED_UNLISTED:
         return CLEANED_UNLISTED[keyword]
     if keyword in RETAINED_TEXT:

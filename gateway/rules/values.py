@@ -16,6 +16,7 @@ from pydicom.uid import UID_dictionary
 
 from gateway.cache.model import IdKind, Mappings
 from gateway.rules.actions import Action
+from gateway.rules.conformance import conforms_text
 from gateway.rules.profile import PSEUDONYM_KIND, DateMode, Profile
 
 log = logging.getLogger("gateway.rules")
@@ -42,6 +43,10 @@ CLEANED = "CLEANED"  # no NLP: cleaned free text keeps nothing of the original
 NUMBER_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
 BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 DATE_VRS = frozenset({"DA", "DT", "TM"})
+
+
+class NonConforming(Exception):
+    """A value the engine must rewrite from does not conform to its VR: the walks remove the element."""
 
 
 def is_registered_uid(uid: str) -> bool:
@@ -76,10 +81,12 @@ class Rewrite:
         return self.clean(vr, values)
 
     def clean(self, vr: str, values: list[str]) -> list[str]:
-        if vr in DATE_VRS:
+        if vr in DATE_VRS or vr == "AS":
+            if not all(conforms_text(vr, value) for value in values):
+                raise NonConforming()  # never shifted, cut or passed on: what does not parse goes
+            if vr == "AS":
+                return [cap_age(value, self.profile.age_cap_years) for value in values]
             return [self.date(vr, value) for value in values]
-        if vr == "AS":
-            return [cap_age(value, self.profile.age_cap_years) for value in values]
         if vr in NUMBER_VRS:
             return values
         return [CLEANED] if any(values) else []

@@ -147,8 +147,9 @@ def test_overlays_and_curves(engines: dict[str, Engine]) -> None:
     ds.save_as(source, enforce_file_format=True)
     researcher = pydicom.dcmread(io.BytesIO(deidentify(engines["researcher"], source.getvalue())[1]))
     assert not [element for element in researcher if element.tag.group in (0x5000, 0x6000)]
+    # Clean Graphics asks for the overlay to be cleaned; the engine cannot read a bitmap, so it goes (issue 11).
     external = pydicom.dcmread(io.BytesIO(deidentify(engines["external"], source.getvalue())[1]))
-    assert external[0x60003000].value == b"\xff\x00" and external[0x60000010].value == 4
+    assert not [element for element in external if element.tag.group in (0x5000, 0x6000)]
 
 
 def test_json_bulk_data(engines: dict[str, Engine]) -> None:
@@ -161,8 +162,8 @@ def test_json_bulk_data(engines: dict[str, Engine]) -> None:
     out = researcher.apply_json(obj, mappings)
     assert out["7FE00010"] == {"vr": "OW", "BulkDataURI": "http://upstream/studies/1/bulk/pixel"}
     assert "60003000" not in out
-    kept = engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
-    assert kept["60003000"]["BulkDataURI"] == "http://upstream/overlay"
+    cleaned = engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
+    assert "60003000" not in cleaned and cleaned["7FE00010"]["BulkDataURI"] == "http://upstream/studies/1/bulk/pixel"
     obj["00420011"] = {"vr": "OB", "InlineBinary": "AAAA"}  # EncapsulatedDocument: D on bulk data
     with pytest.raises(Withheld, match=r"no-dummy-for-OB \(0042,0011\)"):
         researcher.apply_json(obj, mappings)

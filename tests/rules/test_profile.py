@@ -60,9 +60,14 @@ def test_final_actions(profiles: dict[str, Profile]) -> None:
     assert external.action_for(0x00080020) is Action.CLEAN  # StudyDate, year only
     assert researcher.action_for(0x60003000) is Action.REMOVE  # OverlayData
     assert researcher.action_for(0x60000010) is Action.REMOVE  # the rest of the overlay group
-    assert external.action_for(0x60003000) is Action.CLEAN  # Clean Graphics keeps overlays
-    assert external.action_for(0x60000010) is Action.KEEP
+    # Clean Graphics asks for a bitmap, a curve or an annotation to be cleaned, which the engine cannot do: X.
+    assert external.action_for(0x60003000) is Action.REMOVE
+    assert external.action_for(0x60000010) is Action.REMOVE
+    assert external.action_for(0x50000005) is Action.REMOVE
+    assert external.action_for(0x00700001) is Action.REMOVE  # GraphicAnnotationSequence
+    assert external.action_for(0x60004000) is Action.CLEAN  # OverlayComments: text, which the engine cleans
     assert researcher.action_for(0x50000005) is Action.REMOVE  # curves
+    assert external.action_for(0x00080001) is Action.REMOVE  # retired and unlisted: a UL could be text
 
 
 def test_unlisted_attributes() -> None:

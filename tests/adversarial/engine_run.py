@@ -1,0 +1,105 @@
+"""The in-process layer: one mutated case straight through a role's engine, as the gateway calls it.
+
+Part 10: `split_part10` (the codec's split at PixelData) -> `read_header` -> `needs` -> Mappings -> `apply` ->
+`write_header`; what goes out is the new header, the pixel element's head and its value (the trailer is
+dropped, as the retrieve handler drops it). DICOM JSON: `json_array` -> per object `needs_json` -> `apply_json`
+-> orjson, with the URL fields the HTTP layer rewrites (RetrieveURL, and BulkDataURI on binary VRs) blanked.
+`Withheld` (and, for JSON, the origin-protocol error of a body that is not a DICOM JSON array) is an accepted
+outcome; any other exception is a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.cache.model import IdKind, Mappings, Needs, ScopeSpec
+from gateway.codec.part10_stream import split_part10
+from gateway.errors import UpstreamProtocolError, Withheld
+from gateway.rules.engine import Engine
+from gateway.view import json_array
+
+_BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+def mappings_for(engine: Engine, needs: Needs) -> Mappings:
+    """Deterministic pseudonyms for every need, standing in for the resolver (as tests/rules does)."""
+    scope = engine.profile.scope or ScopeSpec("identity", True)
+    values = needs.values.items()
+    return Mappings({kind: {real: _derive(scope, kind, real) for real in reals} for kind, reals in values})
+
+
+def _derive(scope: ScopeSpec, kind: IdKind, real: str) -> str:
+    digest = hashlib.sha256(f"{scope.name}|{kind}|{real}".encode()).digest()
+    scheme = scope.scheme
+    if kind is IdKind.PATIENT:
+        return scheme.patient_prefix + "".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[b % 32]
+                                               for b in digest[: scheme.patient_length])  # fmt: skip
+    if kind is IdKind.DATE_SHIFT:
+        return str(-(int.from_bytes(digest[:4], "big") % scheme.max_date_shift_days + 1))
+    if kind is IdKind.UID:
+        return f"{scheme.uid_root}.{int.from_bytes(digest[:16], 'big')}"
+    prefix = scheme.accession_prefix if kind is IdKind.ACCESSION else scheme.study_id_prefix
+    return prefix + digest[:5].hex().upper()
+
+
+@dataclass
+class Run:
+    output: bytes | None  # None: withheld or refused as a whole
+    crash: str = ""  # "stage: ExceptionType" when something other than Withheld escaped
+
+
+def run_part10(engine: Engine, data: bytes) -> Run:
+    stage = "split"
+    try:
+        split = split_part10(data)
+        stage = "read_header"
+        ds = engine.read_header(split.header.data)
+        stage = "needs"
+        mappings = mappings_for(engine, engine.needs(ds))
+        stage = "apply"
+        engine.apply(ds, mappings)
+        stage = "write_header"
+        header = engine.write_header(ds)
+    except Withheld:
+        return Run(None)
+    except Exception as exc:  # the property: nothing but Withheld may escape
+        return Run(None, f"{stage}: {type(exc).__name__}")
+    return Run(header + (split.header.pixel_head or b"") + split.pixel_value)
+
+
+def run_json(engine: Engine, body: bytes) -> Run:
+    try:
+        objects = json_array(body)
+    except UpstreamProtocolError:
+        return Run(None)
+    except Exception as exc:
+        return Run(None, f"json_array: {type(exc).__name__}")
+    out = []
+    for obj in objects:
+        stage = "needs_json"
+        try:
+            mappings = mappings_for(engine, engine.needs_json(obj))
+            stage = "apply_json"
+            out.append(_blank_urls(engine.apply_json(obj, mappings)))
+        except Withheld:
+            continue
+        except Exception as exc:
+            return Run(None, f"{stage}: {type(exc).__name__}")
+    try:
+        return Run(orjson.dumps(out))
+    except Exception as exc:  # the gateway answers with orjson.dumps too (view.json_response)
+        return Run(None, f"serialize: {type(exc).__name__}")
+
+
+def _blank_urls(obj: dict[str, Any]) -> dict[str, Any]:
+    """The URL values the HTTP layer rewrites after the engine (checked end to end in the hostile-origin suite)."""
+    if isinstance(obj.get("00081190"), dict) and obj["00081190"].get("vr") == "UR":
+        obj["00081190"] = {**obj["00081190"], "Value": ["<rewritten by the HTTP layer>"]}
+    for element in obj.values():
+        if isinstance(element, dict) and element.get("vr") in _BINARY_VRS and "BulkDataURI" in element:
+            element["BulkDataURI"] = "<rewritten by the HTTP layer>"
+    return obj

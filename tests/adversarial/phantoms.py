@@ -1,0 +1,183 @@
+"""The planted-identifier phantoms as the attacker sees them: Part 10 bytes split into elements, and DICOM JSON.
+
+Everything here is Explicit VR Little Endian, as `gateway.demo.samples` writes it. `elements(data)` lists the
+top-level elements (file meta included) as byte spans, walking undefined-length sequences, so a mutation can
+cut, re-tag, re-length or duplicate one element without pydicom re-encoding (and tidying) anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import pydicom
+
+from gateway.demo.planted import PLANTED
+from gateway.demo.samples import sample_studies
+
+LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+UNDEFINED = 0xFFFFFFFF
+PIXEL_DATA = 0x7FE00010
+
+
+@dataclass(frozen=True)
+class Element:
+    tag: int
+    vr: bytes
+    start: int  # first byte of the tag
+    value_start: int
+    end: int  # one past the value (or past the sequence delimiter)
+
+    @property
+    def value_length(self) -> int:
+        return self.end - self.value_start
+
+    @property
+    def long_form(self) -> bool:
+        return self.vr in LONG_VRS
+
+
+@dataclass(frozen=True)
+class Phantom:
+    name: str  # which sample: a_ct, a_sr, b_cr, c_mr
+    part10: bytes
+    json: dict[str, Any]  # DICOM JSON without PixelData (a BulkDataURI stands in for it)
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+
+    @functools.cached_property
+    def elements(self) -> list[Element]:
+        return elements(self.part10)
+
+    @property
+    def header_end(self) -> int:
+        """Where the top-level PixelData starts (or the end of the file)."""
+        return next((e.start for e in self.elements if e.tag == PIXEL_DATA), len(self.part10))
+
+
+def encode(tag: int, vr: bytes, value: bytes, *, length: int | None = None) -> bytes:
+    """One Explicit VR Little Endian element; `length` overrides the length field (corrupt lengths)."""
+    n = len(value) if length is None else length
+    group, elem = tag >> 16, tag & 0xFFFF
+    if vr in LONG_VRS or len(vr) != 2:
+        return struct.pack("<HH2sHL", group, elem, vr[:2].ljust(2, b" "), 0, n & 0xFFFFFFFF) + value
+    return struct.pack("<HH2sH", group, elem, vr, n & 0xFFFF) + value
+
+
+def pad(value: bytes, multiple: int = 2, fill: bytes = b" ") -> bytes:
+    return value + fill * (-len(value) % multiple)
+
+
+def item(content: bytes, *, undefined: bool = True) -> bytes:
+    if undefined:
+        return struct.pack("<HHL", 0xFFFE, 0xE000, UNDEFINED) + content + struct.pack("<HHL", 0xFFFE, 0xE00D, 0)
+    return struct.pack("<HHL", 0xFFFE, 0xE000, len(content)) + content
+
+
+def sequence(tag: int, items: list[bytes], *, undefined: bool = True) -> bytes:
+    body = b"".join(items)
+    if undefined:
+        return encode(tag, b"SQ", body + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0), length=UNDEFINED)
+    return encode(tag, b"SQ", body)
+
+
+def elements(data: bytes) -> list[Element]:
+    """Top-level elements after the preamble: file meta and data set, in file order."""
+    out: list[Element] = []
+    pos = 132
+    while pos + 8 <= len(data):
+        element = _one(data, pos)
+        out.append(element)
+        pos = element.end
+    return out
+
+
+def _one(data: bytes, pos: int) -> Element:
+    group, elem = struct.unpack_from("<HH", data, pos)
+    tag = group << 16 | elem
+    vr = data[pos + 4 : pos + 6]
+    if vr in LONG_VRS:
+        (length,) = struct.unpack_from("<L", data, pos + 8)
+        value_start = pos + 12
+    else:
+        (length,) = struct.unpack_from("<H", data, pos + 6)
+        value_start = pos + 8
+    if length == UNDEFINED:
+        return Element(tag, vr, pos, value_start, _skip_undefined(data, value_start))
+    return Element(tag, vr, pos, value_start, value_start + length)
+
+
+def _skip_undefined(data: bytes, pos: int) -> int:
+    """Past a sequence (or item) of undefined length: items and elements up to the matching delimiter."""
+    while pos + 8 <= len(data):
+        group, elem, length = struct.unpack_from("<HHL", data, pos)
+        tag = group << 16 | elem
+        if tag == 0xFFFEE0DD:
+            return pos + 8
+        if tag == 0xFFFEE000:
+            if length == UNDEFINED:
+                pos = _skip_item(data, pos + 8)
+            else:
+                pos += 8 + length
+            continue
+        raise ValueError("unexpected element in a sequence")
+    raise ValueError("sequence runs past the data")
+
+
+def _skip_item(data: bytes, pos: int) -> int:
+    while pos + 8 <= len(data):
+        group, elem = struct.unpack_from("<HH", data, pos)
+        if group << 16 | elem == 0xFFFEE00D:
+            return pos + 8
+        pos = _one(data, pos).end
+    raise ValueError("item runs past the data")
+
+
+def bulk_uri(base: str, phantom_uids: tuple[str, str, str]) -> str:
+    study, series, sop = phantom_uids
+    return f"{base}/studies/{study}/series/{series}/instances/{sop}/bulk/7fe00010"
+
+
+def to_json(ds: pydicom.Dataset, base: str) -> dict[str, Any]:
+    """DICOM JSON as an origin would give it: pixel data by BulkDataURI, other binary values inline."""
+    uids = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+    obj = ds.to_json_dict(bulk_data_threshold=1 << 30)
+    obj.pop("7FE00010", None)
+    if "PixelData" in ds:
+        obj["7FE00010"] = {"vr": "OW", "BulkDataURI": bulk_uri(base, uids)}
+    return obj
+
+
+PHANTOM_PICKS = {"a_ct": ("a_ct", 0), "a_sr": ("a_ct", -1), "b_cr": ("b_cr", 0), "c_mr": ("c_mr", 0)}
+
+
+@functools.cache
+def phantoms(base: str = "http://127.0.0.1:1/dicom-web") -> dict[str, Phantom]:
+    """Four phantoms with every kind of planted value: a CT (Latin-1), an SR, a Japanese CR, a multi-frame MR."""
+    studies = sample_studies()
+    out = {}
+    for name, (study, index) in PHANTOM_PICKS.items():
+        data = studies[study][index]
+        ds = pydicom.dcmread(io.BytesIO(data))
+        out[name] = Phantom(name, data, to_json(ds, base), str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID),
+                            str(ds.SOPInstanceUID))  # fmt: skip
+    return out
+
+
+# Planted values a mutation moves around (names, ids, addresses) and a real UID: what must never come out.
+MOVABLE = {
+    "name.patient_a": PLANTED["name.patient_a"],
+    "id.patient_a": PLANTED["id.patient_a"],
+    "address.patient_a": PLANTED["address.patient_a"],
+    "name.referring_a": PLANTED["name.referring_a"],
+    "institution.a": PLANTED["institution.a"],
+    "accession.a_ct": PLANTED["accession.a_ct"],
+    "phone.patient_a": PLANTED["phone.patient_a"],
+    "name.patient_c": PLANTED["name.patient_c"],
+    "name.patient_b": PLANTED["name.patient_b"],
+    "real_uid": PLANTED["uid_root"] + "1.1",
+}

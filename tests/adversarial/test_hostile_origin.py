@@ -1,0 +1,57 @@
+"""The gateway in front of a hostile origin: mutated Part 10 and DICOM JSON made from the planted phantoms.
+
+The property, for every case and every de-identifying role: the answer is an error status (never a 500, never
+a traceback), or an aborted stream, or bodies and headers that carry no planted identifier in any encoding
+(base64 included) and no real UID. Bytes that arrived before an abort are scanned too. Every failure prints
+(seed, index), the route and the mutation; `reproduce(...)` below re-runs one case.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from support.gateway_server import GatewayProcess
+
+from adversarial.cases import ROUTES, Pseudonyms, learn_pseudonyms, run_case
+from adversarial.hostile_origin import HostileOrigin
+from adversarial.leaks import Scanner
+
+# Cases per (role, route) in CI; bench/fuzz_adversarial.py runs many more with the same generator.
+CASES = {"researcher": 24, "external": 24, "ai-service": 6}
+
+
+@pytest.fixture(scope="module")
+def pseudonyms(hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess) -> dict[str, Pseudonyms]:
+    return {role: learn_pseudonyms(hostile_origin, hostile_gateway, role) for role in CASES}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+@pytest.mark.parametrize("role", sorted(CASES))
+def test_hostile_origin_never_leaks(
+    hostile_origin: HostileOrigin,
+    hostile_gateway: GatewayProcess,
+    pseudonyms: dict[str, Pseudonyms],
+    seed: int,
+    role: str,
+    route: str,
+) -> None:
+    failures = []
+    for index in range(CASES[role]):
+        result = run_case(hostile_origin, hostile_gateway, pseudonyms[role], role, route, seed, index)
+        if result.violations:
+            failures.append(result.describe())
+    assert hostile_gateway.process is not None and hostile_gateway.process.poll() is None, "the gateway died"
+    assert not failures, f"{len(failures)} of {CASES[role]} cases broke the property:\n" + "\n".join(failures[:25])
+
+
+def test_baseline_is_clean(hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess,
+                           pseudonyms: dict[str, Pseudonyms]) -> None:
+    """The clean phantoms through the hostile origin's baseline: the harness itself finds nothing."""
+    for role, known in pseudonyms.items():
+        assert known.study and known.series and known.instance, role
+    hostile_origin.reset()
+    url = f"{hostile_gateway.dicomweb_url}/studies/{pseudonyms['researcher'].study}/metadata"
+    response = requests.get(url, headers={**hostile_gateway.headers("researcher"), "Accept": "application/dicom+json"},
+                            timeout=10)
+    assert response.status_code == 200
+    assert not Scanner("researcher").scan(response.content)
