@@ -27,7 +27,8 @@ from gateway.rules.pixels import Geometry, PixelPlan, mask_native
 from gateway.rules.profile import Profile
 from gateway.rules.withhold import json_header, screen
 from gateway.streaming import abort, begin, upstream_request_headers
-from gateway.view import UID_SEGMENT, JsonObject, View, json_array, own_headers
+from gateway.target import FRAME_LIST, LENIENT_UID, TAG_PATH
+from gateway.view import JsonObject, View, json_array, own_headers
 
 log = logging.getLogger("gateway.pixels")
 _NATIVE = "1.2.840.10008.1.2.1"
@@ -177,12 +178,11 @@ async def _relay_parts(
         response = await begin(request, 200, own_headers(exchange, writer.content_type))
         try:
             async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
-                part_type = part.headers.get("Content-Type", "application/octet-stream")
-                require_pixel_kind(MediaType.parse(part_type, side="upstream"))
-                part_headers = {"Content-Type": part_type}
-                if "Content-Location" in part.headers:
-                    location = part.headers["Content-Location"]
-                    part_headers["Content-Location"] = _public_location(location, view, to_public)
+                part_type = MediaType.parse(part.headers.get("Content-Type", "application/octet-stream"))
+                part_headers = {"Content-Type": pixel_part_type(part_type)}
+                location = _public_location(part.headers.get("Content-Location", ""), view, to_public)
+                if location is not None:
+                    part_headers["Content-Location"] = location
                 if verdict.plan.passthrough:
                     await response.write(writer.part_head(part_headers))
                     async for chunk in part.body:
@@ -207,12 +207,32 @@ def require_pixel_kind(media: MediaType) -> None:
         raise UpstreamProtocolError("the origin answered a frames or bulk data request with another kind of body")
 
 
-def _public_location(url: str, view: View, to_public: dict[str, str]) -> str:
-    """A part's Content-Location as the client may see it; any UID we cannot map sends the instance's own URL."""
-    if not view.remaps_uids:
-        return view.urls.to_public(url)
-    path = view.urls.path_of(url) or ""
-    segments = [to_public.get(segment, segment) for segment in path.split("/")]
-    if not path or any(UID_SEGMENT.match(s) and s not in to_public.values() for s in segments):
-        return view.urls.public_base
-    return view.urls.public_base + "/".join(segments)
+def pixel_part_type(media: MediaType) -> str:
+    """A part's Content-Type as the gateway writes it: the kind and a checked transfer syntax, nothing else the
+    origin put there (a parameter can carry anything)."""
+    require_pixel_kind(media)
+    syntax = media.transfer_syntax
+    if syntax is not None and LENIENT_UID.fullmatch(syntax):
+        return f"{media.essence}; transfer-syntax={syntax}"
+    return media.essence
+
+
+def _public_location(url: str, view: View, to_public: dict[str, str]) -> str | None:
+    """A part's Content-Location as the client may see it: a resource path of the frames or bulk data grammar
+    whose every UID this request mapped, or no Content-Location at all."""
+    path = view.urls.path_of(url) if url else None
+    match = _PART_LOCATION.fullmatch(path or "")
+    if match is None:
+        return None
+    uids = match.group("study", "series", "instance")
+    if view.remaps_uids and not all(uid in to_public for uid in uids):
+        return None
+    public = [to_public[uid] for uid in uids] if view.remaps_uids else list(uids)
+    return view.urls.public_base + "/studies/{}/series/{}/instances/{}".format(*public) + (match.group("rest") or "")
+
+
+_UID = LENIENT_UID.pattern  # the origin's real UIDs, which may have leading zeros
+_PART_LOCATION = re.compile(
+    rf"/studies/(?P<study>{_UID})/series/(?P<series>{_UID})/instances/(?P<instance>{_UID})"
+    rf"(?P<rest>/frames/{FRAME_LIST.pattern}|/bulk/{TAG_PATH.pattern})?"
+)

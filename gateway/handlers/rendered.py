@@ -17,7 +17,7 @@ from gateway.errors import NotAcceptable, NotFound, UpstreamProtocolError, Upstr
 from gateway.exchange import Exchange
 from gateway.handlers.common import upstream_of
 from gateway.handlers.pixels import Verdict, instance_path_of, judge
-from gateway.rules.rendered import mask_rendered, viewport_size
+from gateway.rules.rendered import mask_rendered, reencoded, viewport_size
 from gateway.view import View, json_array
 
 log = logging.getLogger("gateway.rendered")
@@ -52,24 +52,20 @@ async def retrieve_thumbnail(exchange: Exchange, view: View) -> web.StreamRespon
 async def render_judged(
     exchange: Exchange, path: str, query: list[tuple[str, str]], verdict: Verdict
 ) -> web.Response:
-    """A rendered image as the verdict allows: as the origin made it, or masked first and scaled after."""
-    if verdict.plan.passthrough:
-        return await render(exchange, path, query)
+    """A rendered image as the verdict allows: the origin's pixels encoded again by the gateway, or masked first
+    and scaled after. Either way only pixels cross: a comment or metadata segment can hold anything."""
     params = dict(query)
     kind = _media_type(exchange)
-    full_size = [(k, v) for k, v in query if k == "window"]  # masks are in frame pixels: no viewport upstream
-    headers = {"Accept": "image/png"}
-    async with upstream_of(exchange.request).request("GET", path, query=full_size, headers=headers) as up:
-        image = await up.read(_IMAGE_LIMIT)
+    quality = int(params["quality"]) if params.get("quality", "").isdigit() else 90
     try:
-        body = mask_rendered(
-            image,
-            verdict.frame,
-            verdict.plan.regions,
-            media_type=kind,
-            viewport=viewport_size(params.get("viewport")),
-            quality=int(params["quality"]) if params.get("quality", "").isdigit() else 90,
-        )
+        if verdict.plan.passthrough:
+            image = (await _rendered(exchange, path, query, kind))[0]
+            body = reencoded(image, media_type=kind, quality=min(quality, 100))
+        else:
+            full_size = [(k, v) for k, v in query if k == "window"]  # masks are in frame pixels: no viewport
+            image = (await _rendered(exchange, path, full_size, "image/png"))[0]
+            body = mask_rendered(image, verdict.frame, verdict.plan.regions, media_type=kind,
+                                 viewport=viewport_size(params.get("viewport")), quality=min(quality, 100))
     except Withheld as exc:
         log.info("withheld", extra={"reason": exc.reason})
         raise NotFound() from None
@@ -82,15 +78,19 @@ def _media_type(exchange: Exchange) -> str:
 
 
 async def render(exchange: Exchange, path: str, query: list[tuple[str, str]]) -> web.Response:
-    """One rendered image from the origin, as JPEG unless the client asked for PNG or GIF."""
-    kind = _media_type(exchange)
+    """One rendered image from the origin as it came (identity roles), JPEG unless the client asked otherwise."""
+    body, content_type = await _rendered(exchange, path, query, _media_type(exchange))
+    return web.Response(body=body, content_type=content_type)
+
+
+async def _rendered(exchange: Exchange, path: str, query: list[tuple[str, str]], kind: str) -> tuple[bytes, str]:
     async with upstream_of(exchange.request).request("GET", path, query=query, headers={"Accept": kind}) as up:
         body = await up.read(_IMAGE_LIMIT)
         content_type = up.headers.get("Content-Type", kind).split(";")[0].strip().lower()
     if not content_type.startswith("image/"):
         # A rendered resource is an image; anything else answers for another resource (DICOM, JSON): refused.
         raise UpstreamProtocolError("the origin answered a rendered request with something other than an image")
-    return web.Response(body=body, content_type=content_type)
+    return body, content_type
 
 
 async def identity_thumbnail(exchange: Exchange) -> web.Response:

@@ -8,7 +8,6 @@ for the header's transfer syntax (`header.Layout`).
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
 
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
@@ -31,6 +30,7 @@ from gateway.rules.header import (
     text_value,
     text_values,
 )
+from gateway.rules.own_identifiers import SOURCE_VRS, Matcher, collect
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 
@@ -133,7 +133,10 @@ def _sequence_element(key: BaseTag, items: list[Dataset], raw: RawDataElement) -
 
 
 def is_sequence(tag: int, element: RawDataElement | DataElement) -> bool:
-    return element.VR == "SQ" or (tag in SQ_TAGS and element.VR in (None, "UN"))
+    """SQ by its encoding where the attribute can be one; a time sent as SQ is a time that does not conform."""
+    if element.VR == "SQ":
+        return tag in SQ_TAGS or dictionary_vrs(tag) is None
+    return tag in SQ_TAGS and element.VR in (None, "UN")
 
 
 class DatasetWalk:
@@ -171,6 +174,25 @@ class DatasetWalk:
         creator = "".join(text_of(ds, (tag & 0xFFFF0000) | element >> 8))
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
+    # -- the instance's own identifiers ---------------------------------------------------------------------
+    def own_identifiers(self, ds: Dataset, pieces: set[str], encoding: Encoding | None = None) -> set[str]:
+        """Collect, at every depth, the values this profile does not keep of the VRs that name someone or
+        something (`own_identifiers.SOURCE_VRS`): read before `apply` removes them."""
+        for key, element in ds._dict.items():
+            tag = int(key)
+            if tag in self.plain_keep and element.VR not in _MAYBE_SEQUENCE:
+                continue
+            if element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
+                encoding = encoding or ds._character_set
+                for item in sequence_items(ds, key, element, encoding):
+                    self.own_identifiers(item, pieces, encoding)
+            elif element.value and self._names_someone(ds, tag, element):
+                collect(vr_of(tag, element), text_values(element, ds), pieces)
+        return pieces
+
+    def _names_someone(self, ds: Dataset, tag: int, element: RawDataElement | DataElement) -> bool:
+        return vr_of(tag, element) in SOURCE_VRS and self.decide(ds, tag) is not Action.KEEP
+
     # -- needs -------------------------------------------------------------------------------------------
     def needs(self, ds: Dataset, needs: Needs, encoding: Encoding | None = None) -> None:
         decide, actions, action_for = self.decide, self.actions, self.profile.action_for
@@ -206,7 +228,7 @@ class DatasetWalk:
 
     # -- apply -------------------------------------------------------------------------------------------
     def apply(self, ds: Dataset, rewrite: Rewrite, layout: Layout, path: Path = (), dummy: bool = False,
-              encoding: Encoding | None = None) -> bool:
+              encoding: Encoding | None = None, own: Matcher | None = None) -> bool:
         """De-identify `ds` in place and say whether anything changed.
 
         `dummy` is set inside a sequence whose action is D: kept text there becomes a dummy too, so that
@@ -219,7 +241,7 @@ class DatasetWalk:
         for key, element in list(elements.items()):
             tag = int(key)
             if tag in plain_keep and element.VR not in _MAYBE_SEQUENCE:
-                changed |= _keep(elements, key, tag, element, path)
+                changed |= _keep(ds, key, tag, element, path, own)
                 continue
             action = decide(ds, tag)
             if action is remove:
@@ -230,11 +252,11 @@ class DatasetWalk:
                 kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             if action is keep and not dummy and not (element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element)):
                 private_vr = self._private_vr(ds, tag) if tag >> 16 & 1 else None
-                changed |= _keep(elements, key, tag, element, path, private_vr)
+                changed |= _keep(ds, key, tag, element, path, own, private_vr)
                 continue
             try:
                 changed |= self._apply_element(ds, key, element, action, rewrite, layout, (*path, tag), dummy,
-                                               encoding)
+                                               encoding, own)
             except Withheld:
                 raise
             except MappingMissing as missing:
@@ -254,7 +276,8 @@ class DatasetWalk:
         return changed
 
     def _apply_element(self, ds: Dataset, key: BaseTag, element: RawDataElement | DataElement, action: Action,
-                       rewrite: Rewrite, layout: Layout, path: Path, dummy: bool, encoding: Encoding | None) -> bool:
+                       rewrite: Rewrite, layout: Layout, path: Path, dummy: bool, encoding: Encoding | None,
+                       own: Matcher | None) -> bool:
         tag = int(key)
         if is_sequence(tag, element):
             if action is Action.ZERO:
@@ -263,7 +286,8 @@ class DatasetWalk:
             encoding = encoding or ds._character_set  # only now: it costs more than a whole element
             changed = False
             for index, item in enumerate(sequence_items(ds, key, element, encoding)):
-                changed |= self.apply(item, rewrite, layout, (*path, index), dummy or action is Action.DUMMY, encoding)
+                changed |= self.apply(item, rewrite, layout, (*path, index), dummy or action is Action.DUMMY, encoding,
+                                      own)
             parsed = ds._dict[key]
             if not changed and isinstance(parsed, ParsedSequence):
                 ds._dict[key] = parsed.raw
@@ -271,7 +295,7 @@ class DatasetWalk:
         vr = vr_of(tag, element)
         if action is Action.KEEP:
             if not (dummy and vr in DUMMY_CONTEXT_VRS):
-                return _keep(ds._dict, key, tag, element, path[:-1])
+                return _keep(ds, key, tag, element, path[:-1], own)
             action = Action.DUMMY
         if action is Action.CLEAN and stated_vr(tag, element.VR) is None:
             raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
@@ -302,10 +326,14 @@ class DatasetWalk:
         return [PRESENT] if element.value else []
 
 
-def _keep(elements: MutableMapping[BaseTag, RawDataElement | DataElement], key: BaseTag, tag: int,
-          element: RawDataElement | DataElement, path: Path, private_vr: str | None = None) -> bool:
-    """Keep `element` if it is what its tag says and conforms; say whether the dataset changed."""
+def _keep(ds: Dataset, key: BaseTag, tag: int, element: RawDataElement | DataElement, path: Path,
+          own: Matcher | None, private_vr: str | None = None) -> bool:
+    """Keep `element` if it is what its tag says, conforms, and holds none of the instance's own identifiers;
+    say whether the dataset changed."""
+    elements = ds._dict
     kept = kept_element(tag, element, private_vr)
+    if kept is not None and own is not None and _holds(own, ds, tag, kept):
+        kept = None
     if kept is element:
         return False
     if kept is None:
@@ -315,6 +343,18 @@ def _keep(elements: MutableMapping[BaseTag, RawDataElement | DataElement], key: 
     else:
         elements[key] = kept
     return True
+
+
+def _holds(own: Matcher, ds: Dataset, tag: int, element: RawDataElement | DataElement) -> bool:
+    """Whether a kept value holds an identifier: in its bytes (in the encodings a careless writer uses, whatever
+    the character set says), or as text in the dataset's own character set."""
+    value = element.value
+    if not isinstance(value, bytes):
+        return False  # made by the engine or pydicom from checked values
+    if own.in_bytes(value):
+        return True
+    binary = vr_of(tag, element) in BULK_VRS or vr_of(tag, element) in BINARY_NUMBER_VRS
+    return not value.isascii() and not binary and own.in_text("\\".join(text_values(element, ds)))
 
 
 def _binary_value(vr: str, action: Action, layout: Layout, path: Path) -> bytes:

@@ -17,6 +17,7 @@ from gateway.errors import Withheld
 from gateway.rules.actions import Action
 from gateway.rules.conformance import TYPE_1, conforms, conforms_text, dictionary_vrs, stated_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
+from gateway.rules.own_identifiers import SOURCE_VRS, Matcher, collect, value_texts
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 
@@ -75,6 +76,23 @@ class JsonWalk:
         creator = first_text(obj, f"{tag >> 16:04X}00{element >> 8:02X}")
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
+    def own_identifiers(self, obj: JsonObject, pieces: set[str]) -> set[str]:
+        """As the Part 10 walk: what this profile does not keep of the VRs that name someone, at every depth."""
+        for key, attribute in obj.items():
+            if not isinstance(attribute, dict):
+                continue
+            vr, values = attribute.get("vr"), attribute.get("Value")
+            if vr == "SQ" and isinstance(values, list):
+                for item in values:
+                    if isinstance(item, dict):
+                        self.own_identifiers(item, pieces)
+                continue
+            tag, _, action = self._key(obj, key)
+            vr = vr_for(tag, stated_vr(tag, vr if isinstance(vr, str) else None))  # PatientName sent as DS is a PN
+            if vr in SOURCE_VRS and action is not Action.KEEP:
+                collect(vr, value_texts(values), pieces)
+        return pieces
+
     def needs(self, obj: JsonObject, needs: Needs) -> None:
         for key, attribute in obj.items():
             tag, _, action = self._key(obj, key)
@@ -94,7 +112,8 @@ class JsonWalk:
                     if value and not is_registered_uid(value):
                         needs.add(IdKind.UID, value)
 
-    def apply(self, obj: JsonObject, rewrite: Rewrite, path: Path = (), dummy: bool = False) -> JsonObject:
+    def apply(self, obj: JsonObject, rewrite: Rewrite, path: Path = (), dummy: bool = False,
+              own: Matcher | None = None) -> JsonObject:
         """`dummy`: inside a sequence whose action is D, as in the Part 10 walk."""
         out: JsonObject = {}
         kept_blocks: set[int] = set()
@@ -111,7 +130,7 @@ class JsonWalk:
                 action = Action.DUMMY
             try:
                 private_vr = self._private_vr(obj, tag) if tag >> 16 & 1 and action is Action.KEEP else None
-                new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy, private_vr)
+                new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy, private_vr, own)
             except Withheld:
                 raise
             except NonConforming:
@@ -133,7 +152,7 @@ class JsonWalk:
         }
 
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
-                   path: Path, dummy: bool, private_vr: str | None) -> JsonObject | None:
+                   path: Path, dummy: bool, private_vr: str | None, own: Matcher | None) -> JsonObject | None:
         encoded = attribute["vr"]
         values = attribute.get("Value")
         if not isinstance(encoded, str) or not (values is None or isinstance(values, list)):
@@ -145,10 +164,12 @@ class JsonWalk:
             if action is Action.ZERO or not values:
                 return {"vr": "SQ"}
             dummy = dummy or action is Action.DUMMY
-            items = [self.apply(item, rewrite, (*path, index), dummy) for index, item in enumerate(values)]
+            items = [self.apply(item, rewrite, (*path, index), dummy, own) for index, item in enumerate(values)]
             return {"vr": "SQ", "Value": items}
         if action is Action.KEEP:
             kept = kept_attribute(tag, attribute, private_vr)
+            if kept is not None and own is not None and _holds(own, kept):
+                kept = None
             if kept is None and len(path) == 1 and tag in TYPE_1:
                 raise Withheld(f"non-conforming-type-1 {tag_path(path)}")
             return kept
@@ -180,6 +201,15 @@ def _texts(encoded: str, vr: str, attribute: JsonObject) -> list[str]:
         return [part.strip(" \0") for part in data.decode("ascii").rstrip("\0 ").split("\\")]
     values = attribute.get("Value") or []
     return [_person_name_text(value) if vr == "PN" else "" if value is None else str(value) for value in values]
+
+
+def _holds(own: Matcher, attribute: JsonObject) -> bool:
+    """Whether a kept attribute holds one of the instance's own identifiers, in its values or its bytes."""
+    if "InlineBinary" in attribute:
+        data = _inline(attribute)
+        if data is None or own.in_bytes(data):
+            return True
+    return any(own.in_text(text) for text in value_texts(attribute.get("Value")))
 
 
 def kept_attribute(tag: int, attribute: JsonObject, private_vr: str | None = None) -> JsonObject | None:

@@ -31,9 +31,10 @@ from gateway.rules.dataset import DatasetWalk
 from gateway.rules.dicom_json import JsonObject, JsonWalk, first_text
 from gateway.rules.header import META, layout_for, read, text_of, text_value
 from gateway.rules.method import Method
+from gateway.rules.own_identifiers import matcher
 from gateway.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
 from gateway.rules.profile import DateMode, Profile
-from gateway.rules.values import Rewrite
+from gateway.rules.values import Rewrite, is_registered_uid
 from gateway.rules.withhold import dataset_header, json_header, screen, screens
 from gateway.rules.writer import write
 
@@ -70,13 +71,13 @@ class Engine:
         needs = Needs()
         if self.profile.identity:
             return needs
-        if self._screens:
-            screen(self.profile, dataset_header(ds))
-        patient = self._patient(ds)
-        needs.add(IdKind.PATIENT, patient)
-        if self.profile.date_mode is DateMode.SHIFT:
-            needs.add(IdKind.DATE_SHIFT, patient)
         with _fail_closed("unprocessable-header"):
+            if self._screens:
+                screen(self.profile, dataset_header(ds))
+            patient = self._patient(ds)
+            needs.add(IdKind.PATIENT, patient)
+            if self.profile.date_mode is DateMode.SHIFT:
+                needs.add(IdKind.DATE_SHIFT, patient)
             self._walk.needs(ds, needs)
         media_uid = "".join(text_of(ds.file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
         if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
@@ -94,7 +95,8 @@ class Engine:
                 raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
             layout = layout_for(syntax)
             rewrite = self._rewrite(mappings, self._patient(ds))
-            self._walk.apply(ds, rewrite, layout)
+            own = matcher(self._walk.own_identifiers(ds, set()))  # read before the walk removes them
+            self._walk.apply(ds, rewrite, layout, own=own)
             self._map_media_uid(ds, rewrite)
         ds._dict.update(self._method.part10(plan, layout))
         return plan
@@ -148,7 +150,8 @@ class Engine:
             return dict(obj)
         with _fail_closed("unprocessable-object"):
             plan = screen(self.profile, json_header(obj)) if self._screens else PASSTHROUGH
-            out = self._json.apply(obj, Rewrite(self.profile, mappings, self._json_patient(obj)))
+            own = matcher(self._json.own_identifiers(obj, set()))
+            out = self._json.apply(obj, Rewrite(self.profile, mappings, self._json_patient(obj)), own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
 
@@ -186,7 +189,8 @@ class Engine:
 
     def _file_meta(self, ds: Dataset) -> list[RawDataElement | DataElement]:
         old = ds.file_meta._dict
-        class_uid = old.get(BaseTag(0x00020002)) or ds._dict.get(BaseTag(0x00080016))
+        # The class as de-identified in the dataset: the old meta's copy was never checked, and may say anything.
+        class_uid = ds._dict.get(BaseTag(0x00080016)) or _registered(ds, old.get(BaseTag(0x00020002)))
         instance_uid = old.get(BaseTag(0x00020003)) or ds._dict.get(BaseTag(0x00080018))
         meta: list[RawDataElement | DataElement] = [META.raw(0x00020001, "OB", b"\0\1")]
         for tag, element in ((0x00020002, class_uid), (0x00020003, instance_uid)):
@@ -214,6 +218,10 @@ def _fail_closed(reason: str, *, level: int = logging.WARNING, kind: type[Withhe
 
 def _syntax(ds: Dataset) -> str:
     return "".join(text_of(ds.file_meta, 0x00020010))
+
+
+def _registered(ds: Dataset, element: RawDataElement | DataElement | None) -> RawDataElement | DataElement | None:
+    return element if element is not None and all(map(is_registered_uid, _values(ds, element))) else None
 
 
 def _values(ds: Dataset, element: RawDataElement | DataElement) -> list[str]:

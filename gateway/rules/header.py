@@ -185,10 +185,15 @@ def _items(element: RawDataElement) -> list[Elements]:
             raise Unreadable("malformed-sequence")
         if length == UNDEFINED:
             elements, position = _elements(value, position, len(value), layout, in_item=True)
+        elif position + length > len(value):
+            raise Unreadable("truncated-item")
         else:
             elements, _ = _elements(value, position, position + length, layout)
             position += length
         items.append(elements)
+    else:
+        if position != len(value):
+            raise Unreadable("malformed-sequence")  # bytes that are no item: written back as they came otherwise
     return items
 
 

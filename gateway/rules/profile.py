@@ -208,6 +208,10 @@ def _adjust(actions: dict[int, Action], date_mode: DateMode, uid_mode: str) -> N
     """Rules of the profile that refine the table, before the overrides."""
     if uid_mode == "keep":
         actions.update({tag: Action.KEEP for tag, action in actions.items() if action is Action.REPLACE_UID})
+    else:
+        # U keeps a registered UID as it is and replaces any other: what K on a UID must mean here.
+        actions.update({tag: Action.REPLACE_UID for tag, action in actions.items()
+                        if action is Action.KEEP and _vr(tag) == "UI"})
     if date_mode is DateMode.YEAR:
         # Safe Harbor keeps the year: a date that must be present becomes YYYY0101 rather than empty.
         for tag, action in actions.items():

@@ -27,6 +27,13 @@ def viewport_size(value: str | None) -> tuple[int, int] | None:
     return int(parts[0]), int(parts[1])
 
 
+def reencoded(image: bytes, *, media_type: str, quality: int = 90) -> bytes:
+    """The origin's rendered image decoded and encoded again: only pixels cross. A JPEG comment, EXIF or PNG text
+    chunk can hold anything, and a body labelled image/jpeg may not be an image at all."""
+    picture = _decoded(image)
+    return _encoded(picture.convert(_mode(picture)), media_type, quality)
+
+
 def mask_rendered(
     image: bytes,
     frame: Geometry,
@@ -36,14 +43,10 @@ def mask_rendered(
     viewport: tuple[int, int] | None,
     quality: int = 90,
 ) -> bytes:
-    try:
-        decoded = Image.open(io.BytesIO(image))
-        decoded.load()
-    except (UnidentifiedImageError, OSError):
-        raise Withheld("rendered-image-unreadable") from None
+    decoded = _decoded(image)
     if decoded.size != (frame.columns, frame.rows):
         raise Withheld("rendered-size-differs-from-frame (0028,0010)")
-    picture: Image.Image = decoded.convert("RGB" if decoded.mode in ("RGB", "RGBA", "P") else "L")
+    picture: Image.Image = decoded.convert(_mode(decoded))
     draw = ImageDraw.Draw(picture)
     for region in regions:
         draw.rectangle((region.x, region.y, region.x + region.width - 1, region.y + region.height - 1), fill=0)
@@ -51,6 +54,24 @@ def mask_rendered(
         scale = min(viewport[0] / picture.width, viewport[1] / picture.height)
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         picture = picture.resize(size, Image.Resampling.LANCZOS)
+    return _encoded(picture, media_type, quality)
+
+
+def _decoded(image: bytes) -> Image.Image:
+    try:
+        decoded = Image.open(io.BytesIO(image))
+        decoded.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise Withheld("rendered-image-unreadable") from None
+    return decoded
+
+
+def _mode(picture: Image.Image) -> str:
+    return "RGB" if picture.mode in ("RGB", "RGBA", "P") else "L"
+
+
+def _encoded(picture: Image.Image, media_type: str, quality: int) -> bytes:
+    picture.info.clear()  # Pillow writes a JPEG comment, EXIF or an ICC profile back from `info` when saving
     out = io.BytesIO()
     picture.save(out, FORMATS[media_type], **({"quality": quality} if media_type == "image/jpeg" else {}))
     return out.getvalue()

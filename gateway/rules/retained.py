@@ -5,13 +5,14 @@ The rule is "remove unless the profile keeps it". A profile keeps, by default:
 - attributes whose VR cannot hold a name or free text (numbers, code strings, tags, binary arrays, and
   sequences, whose items are still processed);
 - a short hand-written list of text attributes that carry coded meaning or device type, never a person
-  (`RETAINED_TEXT`): without them every code sequence and SR content item would become invalid;
-- UIDs that name a kind of thing (`KIND_UIDS`, classes, transfer syntaxes), never an instance.
+  (`RETAINED_TEXT`): without them every code sequence and SR content item would become invalid.
 
-Any other unlisted UID is replaced as U (a registered DICOM UID is still kept when the engine sees one), and
-unlisted text, dates, person names and UN are removed. So is every unlisted retired attribute: no current IOD
-gives it a meaning, and its binary value could be text in disguise (`conformance.py`). SR TextValue is
-cleaned, so a TEXT content item stays valid while its text is gone.
+Every unlisted UID is replaced as U. A UID the standard registers (a SOP class, a transfer syntax, a coding
+scheme) is still kept wherever the engine sees one; an unregistered one is replaced even in a class or coding
+scheme attribute, since nothing tells a vendor's private class from an instance UID put there. Unlisted text,
+dates, person names and UN are removed. So is every unlisted retired attribute: no current IOD gives it a
+meaning, and its binary value could be text in disguise (`conformance.py`). SR TextValue is cleaned, so a TEXT
+content item stays valid while its text is gone.
 """
 
 from __future__ import annotations
@@ -54,24 +55,6 @@ RETAINED_TEXT = frozenset(
 
 CLEANED_UNLISTED: Mapping[str, Action] = {"TextValue": Action.CLEAN}
 
-# Unlisted UIDs that name a kind of thing (a class, a transfer syntax, a coding scheme or context group, a
-# software version), never an instance, a patient or an organization.
-KIND_UIDS = frozenset(
-    {
-        "CodingSchemeUID",
-        "ContextUID",
-        "MappingResourceUID",
-        "CreatorVersionUID",
-        "SOPClassesInStudy",
-        "SOPClassesSupported",
-        "PertinentSOPClassesInStudy",
-        "PertinentSOPClassesInSeries",
-        "ReferencedSOPClassUIDInFile",
-        "ReferencedRelatedGeneralSOPClassUIDInFile",
-    }
-)
-
-
 def unlisted_action(keyword: str, vr: str, keep_vrs: frozenset[str], *, retired: bool = False) -> Action:
     """The action for a standard attribute that no E.1-1 row names (group lengths are removed elsewhere)."""
     if retired:
@@ -81,8 +64,7 @@ def unlisted_action(keyword: str, vr: str, keep_vrs: frozenset[str], *, retired:
     if keyword in RETAINED_TEXT:
         return Action.KEEP
     if vr == "UI":
-        kind = keyword.endswith(("ClassUID", "TransferSyntaxUID")) or keyword in KIND_UIDS
-        return Action.KEEP if kind else Action.REPLACE_UID
+        return Action.REPLACE_UID
     # Dictionary VRs such as "US or SS" and "OB or OW" keep or go together.
     if all(part in keep_vrs for part in vr.split(" or ")):
         return Action.KEEP

@@ -12,12 +12,13 @@ import json
 import random
 import struct
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from adversarial.phantoms import MOVABLE, Element, Phantom, encode, item, pad, phantoms, sequence
+from adversarial.phantoms import MOVABLE, Element, Phantom, encode, item, own_values, pad, phantoms, sequence
 
 Json = dict[str, Any]
 
@@ -52,9 +53,18 @@ SYNTAXES = (b"1.2.840.10008.1.2", b"1.2.840.10008.1.2.2", b"1.2.840.10008.1.2.1.
             MOVABLE["real_uid"].encode(), b"1.2.840.10008.1.2.4.90")  # fmt: skip
 
 
+# The values the object being mutated really holds: a moved value is one of its own (`phantoms.own_values`).
+_OWN: ContextVar[dict[str, str]] = ContextVar("own")
+
+
+def _own() -> dict[str, str]:
+    return _OWN.get()
+
+
 def _value(rng: random.Random) -> tuple[str, bytes]:
-    key = rng.choice(sorted(MOVABLE))
-    text = MOVABLE[key]
+    own = _own()
+    key = rng.choice(sorted(own))
+    text = own[key]
     codec = rng.choice(("utf-8", "latin-1", "iso2022_jp"))
     try:
         return key, text.encode(codec)
@@ -238,6 +248,7 @@ _STACKABLE = (m_vr_swap, m_retag, m_content_cs, m_charset, m_syntax, m_duplicate
 def part10_case(seed: int, index: int, *, phantom: str | None = None) -> Case:
     rng = rng_for(seed, index, "part10")
     p = phantoms()[phantom or rng.choice(sorted(phantoms()))]
+    _OWN.set(own_values(p.name))
     chain = [rng.choice(_STACKABLE) for _ in range(0 if rng.random() < 0.75 else rng.choice((1, 2)))]
     chain.append(rng.choice(PART10_MUTATORS))
     labels, current = [], p
@@ -255,8 +266,9 @@ TEXT_TAGS = ("00100010", "00100020", "00101040", "00080080", "00080090", "000800
 
 
 def _text(rng: random.Random) -> tuple[str, str]:
-    key = rng.choice(sorted(MOVABLE))
-    return key, MOVABLE[key]
+    own = _own()
+    key = rng.choice(sorted(own))
+    return key, own[key]
 
 
 def _b64(text: str, rng: random.Random) -> str:
@@ -403,6 +415,14 @@ def _broken_text(rng: random.Random, text: bytes) -> tuple[str, bytes]:
     return kind, b"\xef\xbb\xbf" + text
 
 
+def _held_by(obj: Json, default: str) -> dict[str, str]:
+    """The own values of the phantom an object came from (by its study) that the object itself holds."""
+    study = (obj.get("0020000D", {}).get("Value") or [None])[0]
+    name = next((name for name, p in phantoms().items() if p.study_uid == study), default)
+    text = orjson.dumps(obj).decode()
+    return {key: value for key, value in own_values(name).items() if value in text}
+
+
 def json_case(seed: int, index: int, *, phantom: str | None = None, objects: list[Json] | None = None) -> Case:
     rng = rng_for(seed, index, "json")
     name = phantom or rng.choice(sorted(phantoms()))
@@ -411,7 +431,10 @@ def json_case(seed: int, index: int, *, phantom: str | None = None, objects: lis
         kind, text = _broken_text(rng, orjson.dumps(array))
         return Case(seed, index, f"broken-json {kind}", name, text)
     labels = []
+    held = [_held_by(obj, name) for obj in array]  # before any mutation nests an object beyond serializing
     for _ in range(1 if rng.random() < 0.7 else rng.choice((2, 3))):
-        target = rng.choice(array)
+        position = rng.randrange(len(array))
+        target = array[position]
+        _OWN.set(held[position])
         labels.append(rng.choice(JSON_OBJECT_MUTATORS)(rng, target))
     return Case(seed, index, " + ".join(labels), name, _dumps(array))

@@ -168,16 +168,31 @@ def phantoms(base: str = "http://127.0.0.1:1/dicom-web") -> dict[str, Phantom]:
     return out
 
 
-# Planted values a mutation moves around (names, ids, addresses) and a real UID: what must never come out.
+# Planted values a mutation moves around (names, ids, addresses, institutions, accession numbers) and a real UID.
 MOVABLE = {
-    "name.patient_a": PLANTED["name.patient_a"],
-    "id.patient_a": PLANTED["id.patient_a"],
-    "address.patient_a": PLANTED["address.patient_a"],
-    "name.referring_a": PLANTED["name.referring_a"],
-    "institution.a": PLANTED["institution.a"],
-    "accession.a_ct": PLANTED["accession.a_ct"],
-    "phone.patient_a": PLANTED["phone.patient_a"],
-    "name.patient_c": PLANTED["name.patient_c"],
-    "name.patient_b": PLANTED["name.patient_b"],
-    "real_uid": PLANTED["uid_root"] + "1.1",
+    key: value
+    for key, value in PLANTED.items()
+    if key.startswith(("name.", "id.", "address.", "phone.", "institution.", "accession.", "study_id.", "request.",
+                       "device."))
 }
+MOVABLE["real_uid"] = PLANTED["uid_root"] + "1.1"
+
+
+@functools.cache
+def own_values(name: str) -> dict[str, str]:
+    """The movable values phantom `name` really holds, and its own study UID as the real UID: what a mutation
+    moves is the instance's own identifying data, re-tagged or re-encoded (issue 11), never another record's."""
+    p = phantoms()[name]
+    held = {key: value for key, value in MOVABLE.items()
+            if key != "real_uid" and any(form in p.part10 for form in _forms(value))}
+    return {**held, "real_uid": p.study_uid}
+
+
+def _forms(value: str) -> list[bytes]:
+    forms = [value.encode("utf-8")]
+    for codec in ("latin-1", "iso2022_jp"):
+        try:
+            forms.append(value.encode(codec))
+        except UnicodeEncodeError:
+            continue
+    return forms

@@ -248,3 +248,37 @@ def test_a_safe_private_value_is_checked_against_the_vr_of_table_e_3_10_1() -> N
     assert b"Whitaker" not in out
     out = output(engine, with_elements(creator, explicit(0x70531009, "LO", NAME)))  # not the VR the table gives
     assert b"Whitaker" not in out
+
+
+# -- conforming values that are the instance's own identifiers ----------------------------------------------------
+@pytest.mark.parametrize("role", ROLES)
+def test_a_conforming_value_that_is_the_instances_own_identifier_is_removed(engines: dict[str, Engine],
+                                                                             role: str) -> None:
+    """An MRN is a valid code string and a family name a valid Short String: the instance's own are looked for."""
+    image_type = explicit(0x00080008, "CS", b"PAT-1 ")  # ImageType carrying the PatientID
+    code = explicit(0x00080100, "SH", b"M\xfcller ")  # CodeValue carrying the family name (Latin-1)
+    item = code + explicit(0x00080102, "SH", b"DCM ")
+    sequence = explicit(0x00400260, "SQ", struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item)
+    out = output(engines[role], with_elements(image_type, sequence, PatientID="MRN-PAT-1"))
+    assert b"PAT-1" not in out and "Müller".encode("latin-1") not in out
+    assert b"DCM" in out  # the coding scheme beside it stays
+
+
+def test_json_values_that_are_the_objects_own_identifiers_are_removed(engines: dict[str, Engine]) -> None:
+    obj = json_of(**{"00080008": {"vr": "CS", "Value": ["PAT-1"]},
+                     "00400260": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["Müller"]}}]}})
+    out = json_out(engines["researcher"], obj)
+    assert b"PAT-1" not in out and "Müller".encode() not in out
+
+
+def test_a_time_sent_as_a_sequence_is_not_a_sequence(engines: dict[str, Engine]) -> None:
+    out = output(engines["researcher"], with_elements(explicit(0x00080033, "SQ", b"160844")))
+    assert b"160844" not in out
+
+
+def test_an_unregistered_class_uid_is_replaced(engines: dict[str, Engine]) -> None:
+    data = ct_instance().replace(explicit(0x00080016, "UI", b"1.2.840.10008.5.1.4.1.1.2\0"),
+                                 explicit(0x00080016, "UI", b"1.2.826.0.1.3680043.10.999.7\0"))
+    out = read(split_pixels(output(engines["researcher"], data))[0])
+    assert out._dict[0x00080016].value.startswith(b"2.25.")
+    assert b"1.2.826.0.1.3680043.10.999" not in output(engines["researcher"], data)

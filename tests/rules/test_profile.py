@@ -73,7 +73,8 @@ def test_final_actions(profiles: dict[str, Profile]) -> None:
 def test_unlisted_attributes() -> None:
     profile = compiled()
     assert profile.action_for(0x00280010) is Action.KEEP  # Rows: a number
-    assert profile.action_for(0x00080016) is Action.KEEP  # SOPClassUID: names a class, not an instance
+    # SOPClassUID: a registered class is kept by U; an unregistered one cannot be told from an instance UID.
+    assert profile.action_for(0x00080016) is Action.REPLACE_UID
     assert profile.action_for(0x00080070) is Action.KEEP  # Manufacturer: retained text
     assert profile.action_for(0x00081048) is Action.REMOVE  # PhysiciansOfRecord: listed X
     assert profile.action_for(0x00400254) is Action.REMOVE  # PerformedProcedureStepDescription

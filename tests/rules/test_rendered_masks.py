@@ -9,7 +9,7 @@ from PIL import Image
 
 from gateway.errors import BadRequest, Withheld
 from gateway.rules.pixels import Geometry, Region
-from gateway.rules.rendered import mask_rendered, viewport_size
+from gateway.rules.rendered import mask_rendered, reencoded, viewport_size
 
 FRAME = Geometry(rows=64, columns=96, samples=1, bits_allocated=16, frames=1, planar=0)
 
@@ -43,3 +43,14 @@ def test_an_image_of_another_size_is_withheld() -> None:
 def test_viewport_forms_not_offered_are_refused(value: str) -> None:
     with pytest.raises(BadRequest):
         viewport_size(value)
+
+
+def test_a_rendered_image_is_encoded_again_without_its_metadata() -> None:
+    """A JPEG comment can hold a name; a body labelled image/jpeg may be no image at all."""
+    picture = Image.new("L", (8, 8), 128)
+    source = io.BytesIO()
+    picture.save(source, "JPEG", comment=b"Whitaker^Eleanor")
+    assert b"Whitaker" in source.getvalue()
+    assert b"Whitaker" not in reencoded(source.getvalue(), media_type="image/jpeg")
+    with pytest.raises(Withheld):
+        reencoded(b"\0" * 128 + b"DICM" + b"Whitaker", media_type="image/jpeg")
