@@ -76,10 +76,11 @@ async def _instance(part: Part, view: View, writer: MultipartWriter, write: Writ
     try:
         header = await stream.read_header()
         ds = view.engine.read_header(header.data)
+        needs = view.engine.needs(ds)  # judges the header first: what governance reads below then reads cleanly
         if view.audit.withdrawn.covers(dataset_patient(ds)):
             raise Withheld("opted-out")
         real = dataset_uids(ds)
-        mappings = await view.resolver.resolve(view.scope, view.engine.needs(ds))
+        mappings = await view.resolver.resolve(view.scope, needs)
         plan = view.engine.apply(ds, mappings)
         new_header = view.engine.write_header(ds)
         pixels = _pixels(stream, header) if plan.passthrough else _ready(await _masked(stream, header, view, ds, plan))

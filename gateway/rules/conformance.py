@@ -57,6 +57,9 @@ _GRAMMAR: dict[str, re.Pattern[bytes]] = {
 }
 # What a pattern cannot say: that a date exists, and that an integer string fits 32 bits.
 _PARSED = frozenset({"DA", "DT", "IS"})
+# PS3.5 Table 6.2-1 maximum lengths in characters (a PN per component group, three groups). A character takes
+# one byte in ASCII and at most four in any other character set, which is all the bytes can say.
+MAX_CHARS = {"SH": 16, "LO": 64, "PN": 3 * 64 + 2, "ST": 1024, "LT": 10240}
 ELEMENT_SIZE = {"US": 2, "SS": 2, "OW": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "OF": 4, "OL": 4, "FD": 8,
                 "SV": 8, "UV": 8, "OD": 8, "OV": 8, "OB": 1}
 SHORT_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH", "SL",
@@ -116,6 +119,10 @@ def conforms(vr: str, value: bytes) -> bool:
     grammar = _GRAMMAR.get(vr)
     if grammar is None or grammar.fullmatch(value) is None:
         return False  # UN and SQ have nothing to check against: never kept as a value
+    if vr in MAX_CHARS:
+        limit = MAX_CHARS[vr] * (1 if value.isascii() else 4)
+        items = [value] if vr in _SINGLE_VALUED else value.split(b"\\")
+        return all(len(item.rstrip(b" \0")) <= limit for item in items)
     return vr not in _PARSED or all(_parses(vr, item.strip(b" \0")) for item in value.split(b"\\"))
 
 
@@ -127,6 +134,8 @@ def conforms_text(vr: str, value: str) -> bool:
         return False
     if b"\\" in data and vr not in _SINGLE_VALUED:
         return False  # one value: a backslash would be a separator
+    if len(value) > MAX_CHARS.get(vr, len(value)):
+        return False
     return vr in _GRAMMAR and conforms(vr, data)
 
 

@@ -29,8 +29,12 @@ _AT = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 def first_text(obj: JsonObject, key: str) -> str:
-    values = obj.get(key, {}).get("Value") or [""]
-    return "" if values[0] is None else str(values[0]).strip()
+    """The first value of an attribute as text; "" for anything absent or not shaped as PS3.18 F.2 says."""
+    attribute = obj.get(key)
+    values = attribute.get("Value") if isinstance(attribute, dict) else None
+    if not isinstance(values, list) or not values or values[0] is None:
+        return ""
+    return str(values[0]).strip()
 
 
 def _person_name_text(value: object) -> str:

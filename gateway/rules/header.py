@@ -158,6 +158,10 @@ def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only
             value = data[start:position]
         tag = group << 16 | element
         key = interned(tag) or base_tag(tag)
+        if key in elements:
+            # Which one is the attribute? Neither can be trusted, and an unchanged sequence goes back out byte for
+            # byte, the one the walk never saw included.
+            raise Withheld(f"duplicate-element ({group:04X},{element:04X})")
         elements[key] = raw_element(key, vr, length, value, start, implicit, little, True, False)
     if in_item:
         raise Unreadable("unterminated-item")

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from gateway.rules.values import is_registered_uid
 
-SOURCE_VRS = frozenset({"AE", "LO", "PN", "SH", "UC", "DA", "UI"})
+SOURCE_VRS = frozenset({"AE", "LO", "PN", "SH", "ST", "UC", "DA", "UI"})  # ST: InstitutionAddress
 MIN_BYTES = 4  # shorter pieces ("M", "CT", "Dr") are in too many good values; 山田 is six bytes in UTF-8
 _SPLIT = re.compile(r"[\\^=]")
 _WORDS = re.compile(r"[\\^= ,]")  # a person's name goes by its words too: "Fernández" of "Fernández García"

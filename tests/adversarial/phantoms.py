@@ -183,9 +183,18 @@ def own_values(name: str) -> dict[str, str]:
     """The movable values phantom `name` really holds, and its own study UID as the real UID: what a mutation
     moves is the instance's own identifying data, re-tagged or re-encoded (issue 11), never another record's."""
     p = phantoms()[name]
+    public = _without_private(p.part10)  # the engine reads no private value it does not keep (issue 11 notes)
     held = {key: value for key, value in MOVABLE.items()
-            if key != "real_uid" and any(form in p.part10 for form in _forms(value))}
+            if key != "real_uid" and any(form in public for form in _forms(value))}
     return {**held, "real_uid": p.study_uid}
+
+
+def _without_private(data: bytes) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.remove_private_tags()
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
 
 
 def _forms(value: str) -> list[bytes]:

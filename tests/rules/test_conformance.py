@@ -255,12 +255,15 @@ def test_a_safe_private_value_is_checked_against_the_vr_of_table_e_3_10_1() -> N
 def test_a_conforming_value_that_is_the_instances_own_identifier_is_removed(engines: dict[str, Engine],
                                                                              role: str) -> None:
     """An MRN is a valid code string and a family name a valid Short String: the instance's own are looked for."""
-    image_type = explicit(0x00080008, "CS", b"PAT-1 ")  # ImageType carrying the PatientID
     code = explicit(0x00080100, "SH", b"M\xfcller ")  # CodeValue carrying the family name (Latin-1)
     item = code + explicit(0x00080102, "SH", b"DCM ")
     sequence = explicit(0x00400260, "SQ", struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item)
-    out = output(engines[role], with_elements(image_type, sequence, PatientID="MRN-PAT-1"))
-    assert b"PAT-1" not in out and "Müller".encode("latin-1") not in out
+    data = with_elements(sequence, PatientID="PAT00042")
+    image_type = explicit(0x00080008, "CS", b"ORIGINAL\\PRIMARY\\AXIAL")
+    assert image_type in data
+    data = data.replace(image_type, explicit(0x00080008, "CS", b"ORIGINAL\\PAT00042"))  # ImageType with the ID
+    out = output(engines[role], data)
+    assert b"PAT00042" not in out and "Müller".encode("latin-1") not in out
     assert b"DCM" in out  # the coding scheme beside it stays
 
 
@@ -282,3 +285,25 @@ def test_an_unregistered_class_uid_is_replaced(engines: dict[str, Engine]) -> No
     out = read(split_pixels(output(engines["researcher"], data))[0])
     assert out._dict[0x00080016].value.startswith(b"2.25.")
     assert b"1.2.826.0.1.3680043.10.999" not in output(engines["researcher"], data)
+
+
+def test_a_duplicate_element_withholds_the_instance(engines: dict[str, Engine]) -> None:
+    """Which one is the attribute? And an unchanged sequence goes back out byte for byte, both included."""
+    item = explicit(0x0040A040, "CS", b"WHITAKER") + explicit(0x0040A040, "CS", b"TEXT")
+    sequence = explicit(0x0040A730, "SQ", struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item)
+    with pytest.raises(Withheld, match=r"duplicate-element \(0040,A040\)"):
+        output(engines["researcher"], with_elements(sequence))
+
+
+@pytest.mark.parametrize(
+    ("vr", "value", "ok"),
+    [
+        ("SH", b"A" * 16, True),
+        ("SH", b"1 Infirmary Road, Bristol", False),  # 25 characters: no Short String
+        ("SH", "山田太郎".encode(), True),
+        ("LO", b"A" * 65, False),
+        ("LO", b"A" * 64 + b"\\" + b"B" * 64, True),
+    ],
+)
+def test_text_lengths_of_ps3_5(vr: str, value: bytes, ok: bool) -> None:
+    assert conforms(vr, value) is ok
