@@ -19,10 +19,19 @@ _ALLOWED_EXTRA = (
 )  # fmt: skip
 
 
+# Library warnings and log records (pydicom's above all: "Invalid value for VR IS: '...'") quote element values:
+# keep that they happened and where, not their text. Only the gateway's own records, which carry none, keep it.
+_WITHHELD = {"py.warnings": "library warning (text withheld)"}
+_LIBRARY = "library message (text withheld)"
+
+
+def _ours(record: logging.LogRecord) -> bool:
+    return record.name == "gateway" or record.name.startswith("gateway.")
+
+
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        # Library warnings (pydicom's above all) quote element values: keep that they happened, not their text.
-        message = "library warning (text withheld)" if record.name == "py.warnings" else record.getMessage()
+        message = record.getMessage() if _ours(record) else _WITHHELD.get(record.name, _LIBRARY)
         entry: dict[str, Any] = {
             "ts": round(time.time(), 3),
             "level": record.levelname.lower(),

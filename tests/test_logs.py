@@ -27,6 +27,22 @@ def test_a_warning_quoting_a_value_loses_its_text(capsys: pytest.CaptureFixture[
     assert orjson.loads(line)["msg"] == "library warning (text withheld)"
 
 
+def test_a_library_log_record_quoting_a_value_loses_its_text() -> None:
+    """pydicom logs what it warns about ("Invalid value for VR IS: 'Whitaker'") to its own logger as well."""
+    from pydicom.misc import warn_and_log
+
+    lines = _Lines()
+    logging.getLogger("pydicom").addHandler(lines)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warn_and_log("Invalid value for VR IS: 'Whitaker^Eleanor'")
+    finally:
+        logging.getLogger("pydicom").removeHandler(lines)
+    assert lines.lines and all("Whitaker" not in line for line in lines.lines)
+    assert orjson.loads(lines.lines[-1])["msg"] == "library message (text withheld)"
+
+
 def test_only_whitelisted_extras_are_written() -> None:
     record = logging.LogRecord("gateway.x", logging.INFO, __file__, 1, "withheld", (), None)
     record.reason = "burned-in-annotation (0028,0301)"

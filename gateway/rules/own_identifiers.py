@@ -56,6 +56,8 @@ def collect(vr: str, values: list[str], pieces: set[str]) -> None:
 
 def value_texts(values: object) -> list[str]:
     """The text in a DICOM JSON "Value": strings, person name groups, and numbers as written."""
+    if isinstance(values, str | dict):
+        values = [values]  # not shaped as F.2 says, and still the object's own text
     if not isinstance(values, list):
         return []
     texts: list[str] = []

@@ -10,13 +10,13 @@ outcome; any other exception is a crash.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from rules.conftest import mappings_for as rules_mappings
 
-from gateway.cache.model import IdKind, Mappings, Needs, ScopeSpec
+from gateway.cache.model import Mappings, Needs
 from gateway.codec.part10_stream import split_part10
 from gateway.errors import UpstreamProtocolError, Withheld
 from gateway.rules.engine import Engine
@@ -26,24 +26,8 @@ _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 
 
 def mappings_for(engine: Engine, needs: Needs) -> Mappings:
-    """Deterministic pseudonyms for every need, standing in for the resolver (as tests/rules does)."""
-    scope = engine.profile.scope or ScopeSpec("identity", True)
-    values = needs.values.items()
-    return Mappings({kind: {real: _derive(scope, kind, real) for real in reals} for kind, reals in values})
-
-
-def _derive(scope: ScopeSpec, kind: IdKind, real: str) -> str:
-    digest = hashlib.sha256(f"{scope.name}|{kind}|{real}".encode()).digest()
-    scheme = scope.scheme
-    if kind is IdKind.PATIENT:
-        return scheme.patient_prefix + "".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[b % 32]
-                                               for b in digest[: scheme.patient_length])  # fmt: skip
-    if kind is IdKind.DATE_SHIFT:
-        return str(-(int.from_bytes(digest[:4], "big") % scheme.max_date_shift_days + 1))
-    if kind is IdKind.UID:
-        return f"{scheme.uid_root}.{int.from_bytes(digest[:16], 'big')}"
-    prefix = scheme.accession_prefix if kind is IdKind.ACCESSION else scheme.study_id_prefix
-    return prefix + digest[:5].hex().upper()
+    """Deterministic pseudonyms for every need, standing in for the resolver (the engine tests' own)."""
+    return rules_mappings(engine.profile, needs)
 
 
 @dataclass

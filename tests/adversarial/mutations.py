@@ -11,7 +11,7 @@ import copy
 import json
 import random
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -416,11 +416,32 @@ def _broken_text(rng: random.Random, text: bytes) -> tuple[str, bytes]:
 
 
 def _held_by(obj: Json, default: str) -> dict[str, str]:
-    """The own values of the phantom an object came from (by its study) that the object itself holds."""
+    """The own values of the phantom an object came from (by its study) that the object itself holds in a Value:
+    what an earlier mutation moved into a URL or cut out of shape is no longer the object's own."""
     study = (obj.get("0020000D", {}).get("Value") or [None])[0]
     name = next((name for name, p in phantoms().items() if p.study_uid == study), default)
-    text = orjson.dumps(obj).decode()
-    return {key: value for key, value in own_values(name).items() if value in text}
+    texts = list(_value_strings(obj))
+    held = {key: value for key, value in own_values(name).items() if any(value in text for text in texts)}
+    return held or {"real_uid": own_values(name)["real_uid"]}
+
+
+def _value_strings(obj: Json) -> Iterator[str]:
+    """Every string in a Value of `obj` at any depth (person name groups included), iteratively: a mutation
+    may have nested the object deeper than recursion goes."""
+    pending: list[Any] = [obj]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, dict):
+            continue
+        for attribute in current.values():
+            values = attribute.get("Value") if isinstance(attribute, dict) else None
+            for value in values if isinstance(values, list) else ():
+                if isinstance(value, str):
+                    yield value
+                elif isinstance(value, dict):
+                    groups = [v for v in value.values() if isinstance(v, str)]
+                    yield from groups
+                    pending.append(value)
 
 
 def json_case(seed: int, index: int, *, phantom: str | None = None, objects: list[Json] | None = None) -> Case:
@@ -431,10 +452,8 @@ def json_case(seed: int, index: int, *, phantom: str | None = None, objects: lis
         kind, text = _broken_text(rng, orjson.dumps(array))
         return Case(seed, index, f"broken-json {kind}", name, text)
     labels = []
-    held = [_held_by(obj, name) for obj in array]  # before any mutation nests an object beyond serializing
     for _ in range(1 if rng.random() < 0.7 else rng.choice((2, 3))):
-        position = rng.randrange(len(array))
-        target = array[position]
-        _OWN.set(held[position])
+        target = array[rng.randrange(len(array))]
+        _OWN.set(_held_by(target, name))  # what earlier mutations left of it
         labels.append(rng.choice(JSON_OBJECT_MUTATORS)(rng, target))
     return Case(seed, index, " + ".join(labels), name, _dumps(array))

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
@@ -377,23 +376,17 @@ def test_ledger_tampering_is_detected_by_the_cli_on_sqlite(
 
 
 def test_ledger_tampering_is_detected_by_the_cli_on_redis(
-    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], redis_server: RedisServer
 ) -> None:
-    redis = RedisServer(tmp_path / "redis")
-    redis.dir.mkdir()
-    redis.start()
-    try:
-        gateway = start_gateway(orthanc.dicomweb_url, store_url=redis.url)
-        for role in ("researcher", "external", "researcher"):
-            assert get(gateway, role, "/studies", JSON).status_code == 200
-        assert cli(gateway, "ledger", "verify").returncode == 0
-        redis.command("XDEL", LEDGER, "2-1")
-        tampered = cli(gateway, "ledger", "verify")
-        assert tampered.returncode == 1 and "entry 2 was deleted" in tampered.stderr
-        exported = json.loads(cli(gateway, "ledger", "export", "--format", "json").stdout)
-        assert [e["seq"] for e in exported][:3] == [1, 3, 4]
-    finally:
-        redis.close()
+    gateway = start_gateway(orthanc.dicomweb_url, store_url=redis_server.url)
+    for role in ("researcher", "external", "researcher"):
+        assert get(gateway, role, "/studies", JSON).status_code == 200
+    assert cli(gateway, "ledger", "verify").returncode == 0
+    redis_server.command("XDEL", LEDGER, "2-1")
+    tampered = cli(gateway, "ledger", "verify")
+    assert tampered.returncode == 1 and "entry 2 was deleted" in tampered.stderr
+    exported = json.loads(cli(gateway, "ledger", "export", "--format", "json").stdout)
+    assert [e["seq"] for e in exported][:3] == [1, 3, 4]
 
 
 def _disclose(gateway: GatewayProcess, times: int) -> None:
@@ -402,40 +395,28 @@ def _disclose(gateway: GatewayProcess, times: int) -> None:
 
 
 def test_a_redis_that_came_back_empty_fails_ledger_verify(
-    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], redis_server: RedisServer
 ) -> None:
-    redis = RedisServer(tmp_path / "redis")
-    redis.dir.mkdir()
-    redis.start()
-    try:
-        gateway = start_gateway(orthanc.dicomweb_url, store_url=redis.url)
-        _disclose(gateway, 3)
-        assert cli(gateway, "ledger", "verify").returncode == 0
-        redis.stop()  # and it comes back without its append-only file
-        for leftover in redis.dir.iterdir():
-            if leftover.name != "redis.log":
-                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-        redis.start()
-        _disclose(gateway, 4)  # a new chain begins, and verifies on its own
-        lost = cli(gateway, "ledger", "verify")
-        assert lost.returncode == 1, lost.stdout
-        assert "ledger incomplete: entry 1 is not the one witnessed: the store lost its history" in lost.stderr
-        assert '"kind":"ledger-lost"' in gateway.log_path.read_text()  # the replica said so when it happened
-    finally:
-        redis.close()
+    gateway = start_gateway(orthanc.dicomweb_url, store_url=redis_server.url)
+    _disclose(gateway, 3)
+    assert cli(gateway, "ledger", "verify").returncode == 0
+    redis_server.stop()  # and it comes back without its append-only file
+    for leftover in redis_server.dir.iterdir():
+        if leftover.name != "redis_server.log":
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    redis_server.start()
+    _disclose(gateway, 4)  # a new chain begins, and verifies on its own
+    lost = cli(gateway, "ledger", "verify")
+    assert lost.returncode == 1, lost.stdout
+    assert "ledger incomplete: entry 1 is not the one witnessed: the store lost its history" in lost.stderr
+    assert '"kind":"ledger-lost"' in gateway.log_path.read_text()  # the replica said so when it happened
 
 
 def test_the_gateway_refuses_a_ledger_redis_that_does_not_fsync_every_write(
-    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], redis_server: RedisServer
 ) -> None:
-    redis = RedisServer(tmp_path / "redis")
-    redis.dir.mkdir()
-    redis.start()
-    try:
-        redis.command("CONFIG", "SET", "appendfsync", "everysec")
-        with pytest.raises(RuntimeError, match="gateway exited early") as refused:
-            start_gateway(orthanc.dicomweb_url, store_url=redis.url)
-        assert "store.url: the ledger's Redis must fsync every write" in str(refused.value)
-        assert "appendfsync always" in str(refused.value)
-    finally:
-        redis.close()
+    redis_server.command("CONFIG", "SET", "appendfsync", "everysec")
+    with pytest.raises(RuntimeError, match="gateway exited early") as refused:
+        start_gateway(orthanc.dicomweb_url, store_url=redis_server.url)
+    assert "store.url: the ledger's Redis must fsync every write" in str(refused.value)
+    assert "appendfsync always" in str(refused.value)
