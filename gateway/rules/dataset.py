@@ -21,7 +21,9 @@ from gateway.rules.actions import Action
 from gateway.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr
 from gateway.rules.header import (
     ASCII_VRS,
+    TAGS,
     UNDEFINED,
+    Elements,
     Layout,
     new_dataset,
     number_value,
@@ -30,7 +32,7 @@ from gateway.rules.header import (
     text_value,
     text_values,
 )
-from gateway.rules.own_identifiers import SOURCE_VRS, Matcher, collect
+from gateway.rules.own_identifiers import MIN_BYTES, Matcher, collect, source_tags
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 
@@ -63,6 +65,27 @@ def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
         return stated
     allowed = dictionary_vrs(tag)
     return min(allowed) if allowed else "UN"
+
+
+def _pieces(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> tuple[str, ...]:
+    """The identifier pieces of one element, remembered for ASCII values: a study repeats its names and IDs."""
+    value = element.value
+    key = (tag, element.VR, value) if type(element) is RawDataElement and isinstance(value, bytes) and \
+        value.isascii() else None
+    found = _PIECES.get(key) if key is not None else None
+    if found is None:
+        collected: set[str] = set()
+        collect(vr_of(tag, element), text_values(element, ds), collected)
+        found = tuple(collected)
+        if key is not None:
+            if len(_PIECES) >= _KEPT_VR_SIZE:
+                _PIECES.clear()
+            _PIECES[key] = found
+    return found
+
+
+_CHARSET = TAGS[0x00080005]
+_PIECES: dict[tuple[int, str | None, bytes], tuple[str, ...]] = {}
 
 
 def kept_element(tag: int, element: RawDataElement | DataElement,
@@ -147,6 +170,7 @@ class DatasetWalk:
         self.plain_keep = frozenset(
             tag for tag, action in profile.actions.items() if action is Action.KEEP and tag not in SQ_TAGS
         )
+        self.source_tags = source_tags(profile.actions)
 
     def decide(self, ds: Dataset, tag: int) -> Action:
         if tag >> 16 & 1:
@@ -175,23 +199,27 @@ class DatasetWalk:
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
     # -- the instance's own identifiers ---------------------------------------------------------------------
-    def own_identifiers(self, ds: Dataset, pieces: set[str], encoding: Encoding | None = None) -> set[str]:
-        """Collect, at every depth, the values this profile does not keep of the VRs that name someone or
-        something (`own_identifiers.SOURCE_VRS`): read before `apply` removes them."""
-        for key, element in ds._dict.items():
-            tag = int(key)
-            if tag in self.plain_keep and element.VR not in _MAYBE_SEQUENCE:
-                continue
-            if element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
-                encoding = encoding or ds._character_set
-                for item in sequence_items(ds, key, element, encoding):
-                    self.own_identifiers(item, pieces, encoding)
-            elif element.value and self._names_someone(ds, tag, element):
-                collect(vr_of(tag, element), text_values(element, ds), pieces)
-        return pieces
+    def own_identifiers(self, ds: Dataset, pieces: set[str], elements: Elements | None = None) -> set[str]:
+        """Collect, at every depth, the values of the attributes that name someone or something and that this
+        profile does not keep (`own_identifiers.source_tags`): read before `apply` removes them.
 
-    def _names_someone(self, ds: Dataset, tag: int, element: RawDataElement | DataElement) -> bool:
-        return vr_of(tag, element) in SOURCE_VRS and self.decide(ds, tag) is not Action.KEEP
+        Items are read as raw elements and left unparsed in `ds`: most sequences that hold identifiers are
+        removed by `apply` without ever being parsed, and building their datasets (with their character set)
+        costs more than the rest of the collection."""
+        sources = self.source_tags
+        for key, element in (ds._dict if elements is None else elements).items():
+            tag = int(key)
+            if tag in sources:
+                if element.value:
+                    pieces.update(_pieces(ds, tag, element))
+            elif element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
+                items = [item._dict for item in element.value] if isinstance(element, DataElement) else \
+                    read_items(element)
+                for item in items:
+                    # An item may name its own character set; only then is it worth a dataset of its own.
+                    decoder = new_dataset(Dataset, item, ds._character_set) if _CHARSET in item else ds
+                    self.own_identifiers(decoder, pieces, item)
+        return pieces
 
     # -- needs -------------------------------------------------------------------------------------------
     def needs(self, ds: Dataset, needs: Needs, encoding: Encoding | None = None) -> None:
@@ -349,12 +377,14 @@ def _holds(own: Matcher, ds: Dataset, tag: int, element: RawDataElement | DataEl
     """Whether a kept value holds an identifier: in its bytes (in the encodings a careless writer uses, whatever
     the character set says), or as text in the dataset's own character set."""
     value = element.value
-    if not isinstance(value, bytes):
-        return False  # made by the engine or pydicom from checked values
+    if not isinstance(value, bytes) or len(value) < MIN_BYTES:
+        return False  # made by the engine or pydicom from checked values, or too short to hold any piece
     if own.in_bytes(value):
         return True
-    binary = vr_of(tag, element) in BULK_VRS or vr_of(tag, element) in BINARY_NUMBER_VRS
-    return not value.isascii() and not binary and own.in_text("\\".join(text_values(element, ds)))
+    if value.isascii():
+        return False
+    vr = vr_of(tag, element)
+    return vr not in BULK_VRS and vr not in BINARY_NUMBER_VRS and own.in_text("\\".join(text_values(element, ds)))
 
 
 def _binary_value(vr: str, action: Action, layout: Layout, path: Path) -> bytes:

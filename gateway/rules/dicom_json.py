@@ -17,7 +17,7 @@ from gateway.errors import Withheld
 from gateway.rules.actions import Action
 from gateway.rules.conformance import TYPE_1, conforms, conforms_text, dictionary_vrs, stated_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
-from gateway.rules.own_identifiers import SOURCE_VRS, Matcher, collect, value_texts
+from gateway.rules.own_identifiers import Matcher, collect, source_tags, value_texts
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 
@@ -48,6 +48,8 @@ class JsonWalk:
         self.profile = profile
         # key -> (tag, canonical key, action) for public tags, whose action never depends on the object.
         self._public: dict[str, tuple[int, str, Action]] = {}
+        self._source_tags = source_tags(profile.actions)
+        self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
 
     def _key(self, obj: JsonObject, key: str) -> tuple[int, str, Action]:
         known = self._public.get(key)
@@ -81,20 +83,18 @@ class JsonWalk:
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
     def own_identifiers(self, obj: JsonObject, pieces: set[str]) -> set[str]:
-        """As the Part 10 walk: what this profile does not keep of the VRs that name someone, at every depth."""
+        """As the Part 10 walk: the values of the attributes that name someone and that this profile does not
+        keep, at every depth, looked up by tag."""
         for key, attribute in obj.items():
             if not isinstance(attribute, dict):
                 continue
-            vr, values = attribute.get("vr"), attribute.get("Value")
-            if vr == "SQ" and isinstance(values, list):
+            if key in self._sources or (not _canonical(key) and int(key, 16) in self._source_tags):
+                # A key not written as F.2 writes it is decided by its tag, as `apply` decides it.
+                collect(vr_for(int(key, 16), None), value_texts(attribute.get("Value")), pieces)
+            elif attribute.get("vr") == "SQ" and isinstance(values := attribute.get("Value"), list):
                 for item in values:
                     if isinstance(item, dict):
                         self.own_identifiers(item, pieces)
-                continue
-            tag, _, action = self._key(obj, key)
-            vr = vr_for(tag, stated_vr(tag, vr if isinstance(vr, str) else None))  # PatientName sent as DS is a PN
-            if vr in SOURCE_VRS and action is not Action.KEEP:
-                collect(vr, value_texts(values), pieces)
         return pieces
 
     def needs(self, obj: JsonObject, needs: Needs) -> None:
@@ -186,6 +186,10 @@ class JsonWalk:
             return _binary(vr, action, path)
         new = rewrite.text(tag, action, vr, _texts(encoded, vr, attribute))
         return _json_attribute(vr, new)
+
+
+def _canonical(key: str) -> bool:
+    return len(key) == 8 and key.upper() == key
 
 
 def vr_for(tag: int, stated: str | None) -> str:
