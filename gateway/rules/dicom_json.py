@@ -25,6 +25,11 @@ log = logging.getLogger("gateway.rules")
 JsonObject = dict[str, Any]
 _BINARY_VRS = BULK_VRS | BINARY_NUMBER_VRS
 _PN_GROUPS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
+_SCALARS = (str, int, float)
+_UNSEEN: JsonObject = {}
+_KEPT_MEMO_SIZE = 65536
+# Kept numbers in JSON are numbers (checked so), and a number of one of these VRs is no text: it holds no name.
+_BINARY_NUMBERS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
 _AT = re.compile(r"[0-9A-Fa-f]{8}")
 
 
@@ -49,6 +54,8 @@ class JsonWalk:
         # key -> (tag, canonical key, action) for public tags, whose action never depends on the object.
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
+        self._kept_memo: dict[tuple[Any, ...], JsonObject | None] = {}
+        self._pieces_memo: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
 
     def _key(self, obj: JsonObject, key: str) -> tuple[int, str, Action]:
@@ -90,7 +97,7 @@ class JsonWalk:
                 continue
             if key in self._sources or (not _canonical(key) and int(key, 16) in self._source_tags):
                 # A key not written as F.2 writes it is decided by its tag, as `apply` decides it.
-                collect(vr_for(int(key, 16), None), value_texts(attribute.get("Value")), pieces)
+                pieces.update(self._pieces(key, attribute.get("Value")))
             elif attribute.get("vr") == "SQ" and isinstance(values := attribute.get("Value"), list):
                 for item in values:
                     if isinstance(item, dict):
@@ -155,6 +162,35 @@ class JsonWalk:
             if not (int(key[:4], 16) & 1 and int(key[4:], 16) < 0x100) or int(key, 16) in kept_blocks
         }
 
+    def _pieces(self, key: str, values: object) -> tuple[str, ...]:
+        """The identifier pieces of one attribute, remembered: a series repeats its names and IDs."""
+        texts = tuple(value_texts(values))
+        memo_key = (key, texts)
+        found = self._pieces_memo.get(memo_key)
+        if found is None:
+            collected: set[str] = set()
+            collect(vr_for(int(key, 16), None), list(texts), collected)
+            found = tuple(collected)
+            if len(self._pieces_memo) >= _KEPT_MEMO_SIZE:
+                self._pieces_memo.clear()
+            self._pieces_memo[memo_key] = found
+        return found
+
+    def _kept(self, tag: int, attribute: JsonObject, values: list[Any] | None,
+              private_vr: str | None) -> JsonObject | None:
+        """`kept_attribute`, remembered for the plain shape {"vr", "Value": [strings and numbers]}: the objects
+        of a series repeat most kept values, and checking costs more than looking up."""
+        if len(attribute) != 2 or values is None or not all(type(value) in _SCALARS for value in values):
+            return kept_attribute(tag, attribute, private_vr)
+        key = (tag, attribute["vr"], private_vr, tuple(values))
+        kept = self._kept_memo.get(key, _UNSEEN)
+        if kept is _UNSEEN:
+            kept = kept_attribute(tag, attribute, private_vr)
+            if len(self._kept_memo) >= _KEPT_MEMO_SIZE:
+                self._kept_memo.clear()
+            self._kept_memo[key] = kept
+        return None if kept is None else dict(kept)
+
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
                    path: Path, dummy: bool, private_vr: str | None, own: Matcher | None) -> JsonObject | None:
         encoded = attribute["vr"]
@@ -171,7 +207,7 @@ class JsonWalk:
             items = [self.apply(item, rewrite, (*path, index), dummy, own) for index, item in enumerate(values)]
             return {"vr": "SQ", "Value": items}
         if action is Action.KEEP:
-            kept = kept_attribute(tag, attribute, private_vr)
+            kept = self._kept(tag, attribute, values, private_vr)
             if kept is not None and own is not None and _holds(own, kept):
                 kept = None
             if kept is None and len(path) == 1 and tag in TYPE_1:
@@ -217,7 +253,10 @@ def _holds(own: Matcher, attribute: JsonObject) -> bool:
         data = _inline(attribute)
         if data is None or own.in_bytes(data):
             return True
-    return any(own.in_text(text) for text in value_texts(attribute.get("Value")))
+    values = attribute.get("Value")
+    if not values or attribute["vr"] in _BINARY_NUMBERS:
+        return False  # a US or an FD is a number, which the value check already held to its VR
+    return any(own.in_text(text) for text in value_texts(values))
 
 
 def kept_attribute(tag: int, attribute: JsonObject, private_vr: str | None = None) -> JsonObject | None:
