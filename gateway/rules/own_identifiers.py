@@ -63,7 +63,8 @@ class _Patterns:
     def __init__(self, pieces: frozenset[str]) -> None:
         ordered = sorted({piece.lower() for piece in pieces}, key=len, reverse=True)
         self._text = re.compile("|".join(map(re.escape, ordered)))
-        forms = {form.lower() for piece in ordered for form in _encoded(piece)}
+        # Bytes fold ASCII only (b"\xda".lower() stays), so the forms are encoded first and folded after.
+        forms = {form.lower() for piece in pieces for form in _encoded(piece)}
         self._data = re.compile(b"|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
         self._seen: dict[bytes | str, bool] = {}
 

@@ -17,6 +17,7 @@ from gateway.errors import Withheld
 from gateway.rules.conformance import conforms, stated_vr
 from gateway.rules.engine import Engine
 from gateway.rules.header import read
+from gateway.rules.own_identifiers import matcher
 from gateway.rules.profile import compile_profile
 
 from .conftest import mappings_for
@@ -307,3 +308,16 @@ def test_a_duplicate_element_withholds_the_instance(engines: dict[str, Engine]) 
 )
 def test_text_lengths_of_ps3_5(vr: str, value: bytes, ok: bool) -> None:
     assert conforms(vr, value) is ok
+
+
+def test_own_identifiers_match_whatever_the_case_and_encoding() -> None:
+    """Bytes fold only ASCII case: "Úrsula" in Latin-1 must still be found as written."""
+
+
+    own = matcher({"Clínica Santa Úrsula", "MRN4471953", "1.2.826.0.1.3680043.10.999.1"})
+    assert own is not None
+    assert own.in_bytes("CLÍNICA SANTA ÚRSULA".encode("latin-1")) is False  # non-ASCII case is not folded
+    assert own.in_bytes("x Clínica Santa Úrsula".encode("latin-1"))
+    assert own.in_bytes("Clínica Santa Úrsula".encode())
+    assert own.in_bytes(b"ORIGINAL\\MRN4471953") and own.in_bytes(b"mrn4471953")
+    assert own.in_text("see 1.2.826.0.1.3680043.10.999.1") and not own.in_bytes(b"1.2.840.10008.1.2")
