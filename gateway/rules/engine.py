@@ -74,10 +74,7 @@ class Engine:
         with _fail_closed("unprocessable-header"):
             if self._screens:
                 screen(self.profile, dataset_header(ds))
-            patient = self._patient(ds)
-            needs.add(IdKind.PATIENT, patient)
-            if self.profile.date_mode is DateMode.SHIFT:
-                needs.add(IdKind.DATE_SHIFT, patient)
+            self._patient_needs(self._patient(ds), needs)
             self._walk.needs(ds, needs)
         media_uid = "".join(text_of(ds.file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
         if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
@@ -137,10 +134,7 @@ class Engine:
         with _fail_closed("unprocessable-object"):
             if self._screens:
                 screen(self.profile, json_header(obj))
-            patient = self._json_patient(obj)
-            needs.add(IdKind.PATIENT, patient)
-            if self.profile.date_mode is DateMode.SHIFT:
-                needs.add(IdKind.DATE_SHIFT, patient)
+            self._patient_needs(self._json_patient(obj), needs)
             self._json.needs(obj, needs)
         return needs
 
@@ -160,6 +154,11 @@ class Engine:
         patient_id = "".join(text_of(ds, PATIENT_ID))
         issuer = "".join(text_of(ds, ISSUER))
         return patient_key(patient_id, issuer or None)
+
+    def _patient_needs(self, patient: str, needs: Needs) -> None:
+        needs.add(IdKind.PATIENT, patient)
+        if self.profile.date_mode is DateMode.SHIFT:
+            needs.add(IdKind.DATE_SHIFT, patient)
 
     def _rewrite(self, mappings: Mappings, patient: str) -> Rewrite:
         """One Rewrite (and its memo) per patient while the same Mappings object is in use."""
