@@ -111,6 +111,15 @@ def stated_vr(tag: int, encoded: str | None, private_vr: str | None = None) -> s
     return min(allowed)  # deterministic; the alternatives share one grammar
 
 
+def written_vr(tag: int, stated: str | None) -> str:
+    """The VR a new value is written with: the stated one (`stated_vr`), else the dictionary's (implicit VR, UN,
+    or a VR the attribute cannot have: Occupation sent as OB still gets Occupation's action)."""
+    if stated is not None and stated != "UN":
+        return stated
+    allowed = dictionary_vrs(tag)
+    return min(allowed) if allowed else "UN"
+
+
 def conforms(vr: str, value: bytes) -> bool:
     """Whether the bytes of one element conform to `vr` (all its values)."""
     size = ELEMENT_SIZE.get(vr)

@@ -18,7 +18,7 @@ from pydicom.tag import BaseTag
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
-from gateway.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr
+from gateway.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr, written_vr
 from gateway.rules.header import (
     ASCII_VRS,
     TAGS,
@@ -58,13 +58,8 @@ def tag_path(path: Path) -> str:
 
 
 def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
-    """The VR a new value is written with: the element's own when the dictionary allows it, else the dictionary's
-    (implicit VR, UN, or a VR the attribute cannot have: Occupation sent as OB still gets Occupation's action)."""
-    stated = stated_vr(tag, element.VR)
-    if stated is not None and stated != "UN":
-        return stated
-    allowed = dictionary_vrs(tag)
-    return min(allowed) if allowed else "UN"
+    """The VR a new value of this element is written with (`conformance.written_vr`)."""
+    return written_vr(tag, stated_vr(tag, element.VR))
 
 
 def _pieces(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.cache.model import IdKind, MappingMissing, Needs
 from gateway.errors import Withheld
 from gateway.rules.actions import Action
-from gateway.rules.conformance import TYPE_1, conforms, conforms_text, dictionary_vrs, stated_vr
+from gateway.rules.conformance import TYPE_1, conforms, conforms_text, stated_vr, written_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
 from gateway.rules.own_identifiers import Matcher, collect, source_tags, value_texts
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
@@ -169,7 +169,7 @@ class JsonWalk:
         found = self._pieces_memo.get(memo_key)
         if found is None:
             collected: set[str] = set()
-            collect(vr_for(int(key, 16), None), list(texts), collected)
+            collect(written_vr(int(key, 16), None), list(texts), collected)
             found = tuple(collected)
             if len(self._pieces_memo) >= _KEPT_MEMO_SIZE:
                 self._pieces_memo.clear()
@@ -215,7 +215,7 @@ class JsonWalk:
             return kept
         if action is Action.CLEAN and stated is None:
             raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
-        vr = vr_for(tag, stated)
+        vr = written_vr(tag, stated)
         if vr in _BINARY_VRS:
             if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
                 raise NonConforming()
@@ -226,14 +226,6 @@ class JsonWalk:
 
 def _canonical(key: str) -> bool:
     return len(key) == 8 and key.upper() == key
-
-
-def vr_for(tag: int, stated: str | None) -> str:
-    """The VR a new value is written with: the attribute's own, whatever VR it arrived with."""
-    if stated is not None and stated != "UN":
-        return stated
-    allowed = dictionary_vrs(tag)
-    return min(allowed) if allowed else "UN"
 
 
 def _texts(encoded: str, vr: str, attribute: JsonObject) -> list[str]:
