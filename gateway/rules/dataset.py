@@ -8,6 +8,7 @@ for the header's transfer syntax (`header.Layout`).
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
@@ -27,7 +28,9 @@ from gateway.rules.header import (
     Layout,
     new_dataset,
     number_value,
+    plain_ascii,
     read_items,
+    split_values,
     text_of,
     text_value,
     text_values,
@@ -63,24 +66,24 @@ def vr_of(tag: int, element: RawDataElement | DataElement) -> str:
 
 
 def _pieces(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> tuple[str, ...]:
-    """The identifier pieces of one element, remembered for ASCII values: a study repeats its names and IDs."""
+    """The identifier pieces of one element: remembered for ASCII values, which a study repeats (names, IDs)
+    and which read the same in every character set."""
     value = element.value
-    key = (tag, element.VR, value) if type(element) is RawDataElement and isinstance(value, bytes) and \
-        value.isascii() else None
-    found = _PIECES.get(key) if key is not None else None
-    if found is None:
-        collected: set[str] = set()
-        collect(vr_of(tag, element), text_values(element, ds), collected)
-        found = tuple(collected)
-        if key is not None:
-            if len(_PIECES) >= _KEPT_VR_SIZE:
-                _PIECES.clear()
-            _PIECES[key] = found
-    return found
+    if type(element) is RawDataElement and isinstance(value, bytes) and plain_ascii(value):
+        return _ascii_pieces(tag, element.VR, value)
+    collected: set[str] = set()
+    collect(vr_of(tag, element), text_values(element, ds), collected)
+    return tuple(collected)
+
+
+@lru_cache(maxsize=65536)
+def _ascii_pieces(tag: int, encoded: str | None, value: bytes) -> tuple[str, ...]:
+    collected: set[str] = set()
+    collect(written_vr(tag, stated_vr(tag, encoded)), split_values(value.decode("latin-1")), collected)
+    return tuple(collected)
 
 
 _CHARSET = TAGS[0x00080005]
-_PIECES: dict[tuple[int, str | None, bytes], tuple[str, ...]] = {}
 
 
 def kept_element(tag: int, element: RawDataElement | DataElement,
@@ -91,14 +94,7 @@ def kept_element(tag: int, element: RawDataElement | DataElement,
         return element  # made by the engine or pydicom from checked values
     if element.length == UNDEFINED:
         return None
-    value = element.value or b""
-    key = (tag, element.VR, private_vr, value)
-    vr = _KEPT_VR.get(key, _UNSEEN)
-    if vr is _UNSEEN:
-        vr = _kept_vr(tag, element.VR, private_vr, value)
-        if len(_KEPT_VR) >= _KEPT_VR_SIZE:
-            _KEPT_VR.clear()
-        _KEPT_VR[key] = vr
+    vr = _kept_vr(tag, element.VR, private_vr, element.value or b"")
     if vr is None:
         return None
     return element._replace(VR=vr) if vr != element.VR and element.VR == "UN" else element
@@ -106,11 +102,7 @@ def kept_element(tag: int, element: RawDataElement | DataElement,
 
 # The instances of a series repeat most kept values (ImageType, PixelSpacing, Manufacturer, Rows...): the verdict
 # on each is remembered, bounded, since checking costs more than looking up.
-_KEPT_VR: dict[tuple[int, str | None, str | None, bytes], str | None] = {}
-_KEPT_VR_SIZE = 65536
-_UNSEEN = ""
-
-
+@lru_cache(maxsize=65536)
 def _kept_vr(tag: int, encoded: str | None, private_vr: str | None, value: bytes) -> str | None:
     """The VR a kept value goes out with, or None when it must go."""
     vr = stated_vr(tag, encoded, private_vr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
 from gateway.cache.model import IdKind, MappingMissing, Needs
@@ -17,6 +18,7 @@ from gateway.errors import Withheld
 from gateway.rules.actions import Action
 from gateway.rules.conformance import TYPE_1, conforms, conforms_text, stated_vr, written_vr
 from gateway.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
+from gateway.rules.header import split_values
 from gateway.rules.own_identifiers import Matcher, collect, source_tags, value_texts
 from gateway.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
@@ -26,10 +28,8 @@ JsonObject = dict[str, Any]
 _BINARY_VRS = BULK_VRS | BINARY_NUMBER_VRS
 _PN_GROUPS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
 _SCALARS = (str, int, float)
-_UNSEEN: JsonObject = {}
-_KEPT_MEMO_SIZE = 65536
 # Kept numbers in JSON are numbers (checked so), and a number of one of these VRs is no text: it holds no name.
-_BINARY_NUMBERS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD"})
+_BINARY_NUMBERS = BINARY_NUMBER_VRS - {"AT"}  # an AT is written as hex text
 _AT = re.compile(r"[0-9A-Fa-f]{8}")
 
 
@@ -54,8 +54,6 @@ class JsonWalk:
         # key -> (tag, canonical key, action) for public tags, whose action never depends on the object.
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
-        self._kept_memo: dict[tuple[Any, ...], JsonObject | None] = {}
-        self._pieces_memo: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
 
     def _key(self, obj: JsonObject, key: str) -> tuple[int, str, Action]:
@@ -164,17 +162,7 @@ class JsonWalk:
 
     def _pieces(self, key: str, values: object) -> tuple[str, ...]:
         """The identifier pieces of one attribute, remembered: a series repeats its names and IDs."""
-        texts = tuple(value_texts(values))
-        memo_key = (key, texts)
-        found = self._pieces_memo.get(memo_key)
-        if found is None:
-            collected: set[str] = set()
-            collect(written_vr(int(key, 16), None), list(texts), collected)
-            found = tuple(collected)
-            if len(self._pieces_memo) >= _KEPT_MEMO_SIZE:
-                self._pieces_memo.clear()
-            self._pieces_memo[memo_key] = found
-        return found
+        return _json_pieces(int(key, 16), tuple(value_texts(values)))
 
     def _kept(self, tag: int, attribute: JsonObject, values: list[Any] | None,
               private_vr: str | None) -> JsonObject | None:
@@ -182,14 +170,8 @@ class JsonWalk:
         of a series repeat most kept values, and checking costs more than looking up."""
         if len(attribute) != 2 or values is None or not all(type(value) in _SCALARS for value in values):
             return kept_attribute(tag, attribute, private_vr)
-        key = (tag, attribute["vr"], private_vr, tuple(values))
-        kept = self._kept_memo.get(key, _UNSEEN)
-        if kept is _UNSEEN:
-            kept = kept_attribute(tag, attribute, private_vr)
-            if len(self._kept_memo) >= _KEPT_MEMO_SIZE:
-                self._kept_memo.clear()
-            self._kept_memo[key] = kept
-        return None if kept is None else dict(kept)
+        kept = _plain_kept(tag, attribute["vr"], private_vr, tuple(values))
+        return None if kept is None else dict(kept)  # a copy: the caller's object is its own
 
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
                    path: Path, dummy: bool, private_vr: str | None, own: Matcher | None) -> JsonObject | None:
@@ -224,6 +206,18 @@ class JsonWalk:
         return _json_attribute(vr, new)
 
 
+@lru_cache(maxsize=65536)
+def _json_pieces(tag: int, texts: tuple[str, ...]) -> tuple[str, ...]:
+    collected: set[str] = set()
+    collect(written_vr(tag, None), list(texts), collected)
+    return tuple(collected)
+
+
+@lru_cache(maxsize=65536)
+def _plain_kept(tag: int, vr: str, private_vr: str | None, values: tuple[Any, ...]) -> JsonObject | None:
+    return kept_attribute(tag, {"vr": vr, "Value": list(values)}, private_vr)
+
+
 def _canonical(key: str) -> bool:
     return len(key) == 8 and key.upper() == key
 
@@ -234,7 +228,7 @@ def _texts(encoded: str, vr: str, attribute: JsonObject) -> list[str]:
         data = _inline(attribute) if encoded == "UN" else None
         if data is None or not data.isascii():
             raise NonConforming()
-        return [part.strip(" \0") for part in data.decode("ascii").rstrip("\0 ").split("\\")]
+        return split_values(data.decode("ascii"))
     values = attribute.get("Value") or []
     return [_person_name_text(value) if vr == "PN" else "" if value is None else str(value) for value in values]
 
@@ -266,7 +260,7 @@ def kept_attribute(tag: int, attribute: JsonObject, private_vr: str | None = Non
             return {"vr": vr, "InlineBinary": attribute["InlineBinary"]}
         if not data.isascii():
             return None  # the dataset's character set is not in the JSON: nothing says how to read it
-        return _json_attribute(vr, [part.strip(" \0") for part in data.decode("ascii").rstrip("\0 ").split("\\")])
+        return _json_attribute(vr, split_values(data.decode("ascii")))
     if vr in _BINARY_VRS:
         return _kept_binary(vr, attribute)
     if "InlineBinary" in attribute or "BulkDataURI" in attribute:

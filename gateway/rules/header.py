@@ -238,12 +238,19 @@ def text_values(element: RawDataElement | DataElement, ds: Dataset) -> list[str]
             return []
         return [str(item) for item in value] if element.VM > 1 else [str(value)]
     raw = element.value or b""
-    # Only text VRs depend on the character set, and only for bytes that are not plain ASCII (ISO 2022
-    # escapes are 7-bit, hence the check for ESC).
-    if element.VR in ASCII_VRS or (raw.isascii() and b"\x1b" not in raw):
-        text = raw.decode("latin-1")
-    else:
-        text = decode_bytes(raw, ds._character_set, {0x5C})
+    # Only text VRs depend on the character set, and only for bytes that are not plain ASCII.
+    if element.VR in ASCII_VRS or plain_ascii(raw):
+        return split_values(raw.decode("latin-1"))
+    return split_values(decode_bytes(raw, ds._character_set, {0x5C}))
+
+
+def plain_ascii(raw: bytes) -> bool:
+    """Bytes that read the same in every character set: ASCII without ISO 2022 escapes (which are 7-bit)."""
+    return raw.isascii() and b"\x1b" not in raw
+
+
+def split_values(text: str) -> list[str]:
+    """An element's decoded text as its values, padding stripped."""
     text = text.rstrip("\0 ").lstrip(" ")
     return [part.strip(" \0") for part in text.split("\\")] if text else []
 
