@@ -10,7 +10,7 @@ holding an encoded separator, dot or control character is refused outright, on e
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from gateway.errors import BadRequest
@@ -73,3 +73,25 @@ class Target:
     def with_uids(self, mapped: Mapping[str, str]) -> Target:
         """The same resource with each UID replaced through `mapped` (pseudonymous -> real)."""
         return replace(self, **{name: mapped[value] for name, value in self.uids.items()})
+
+
+# PS3.18 8.3.5: the rendering parameters a de-identifying role may pass on, each held to its grammar.
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+RENDER_PARAMETERS = {
+    "viewport": re.compile(r"[0-9]{1,5},[0-9]{1,5}(?:,[0-9]{1,5},[0-9]{1,5},-?[0-9]{1,5},-?[0-9]{1,5})?"),
+    "window": re.compile(rf"{_NUMBER},{_NUMBER},(?:linear|linear-exact|sigmoid)"),
+    "quality": re.compile(r"[1-9][0-9]?|100"),
+}
+
+
+def rendering_query(items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The rendering parameters of a request, each checked before it goes upstream; others are dropped."""
+    query = []
+    for name, value in items:
+        grammar = RENDER_PARAMETERS.get(name)
+        if grammar is None:
+            continue
+        if not grammar.fullmatch(value):
+            raise BadRequest(f"the {name} parameter does not match its PS3.18 grammar")
+        query.append((name, value))
+    return query

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import BadRequest
-from gateway.target import Target
+from gateway.target import Target, rendering_query
 from gateway.transactions import TRANSACTIONS
 
 FRAMES = next(t.path for t in TRANSACTIONS if t.name == "retrieve_instance_frames")
@@ -60,3 +60,18 @@ def test_the_upstream_path_is_built_from_the_parts_alone() -> None:
     real = target.with_uids({"2.25.1": "1.2.3", "2.25.2": "1.2.3.4", "2.25.3": "1.2.3.4.5"})
     assert real.path == "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/bulk/00540016/0/00540300"
     assert parse(FRAMES, "/studies/2.25.1", frames="1,3,12").path.endswith("/frames/1,3,12")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("viewport", "128,128/../.."), ("window", "40,400,linear&annotation=patient"), ("quality", "0"),
+     ("quality", "Whitaker")],
+)
+def test_a_rendering_parameter_outside_its_grammar_is_refused(name: str, value: str) -> None:
+    with pytest.raises(BadRequest, match=name):
+        rendering_query([(name, value)])
+
+
+def test_rendering_parameters_that_conform_go_on_and_others_stay_behind() -> None:
+    items = [("viewport", "512,512"), ("window", "40,400,linear"), ("quality", "90"), ("annotation", "patient")]
+    assert rendering_query(items) == items[:3]

@@ -18,11 +18,11 @@ from gateway.exchange import Exchange
 from gateway.handlers.common import upstream_of
 from gateway.handlers.pixels import Verdict, instance_path_of, judge
 from gateway.rules.rendered import mask_rendered, reencoded, viewport_size
+from gateway.target import rendering_query
 from gateway.view import View, json_array
 
 log = logging.getLogger("gateway.rendered")
 _IMAGE_LIMIT = 64 * 1024**2
-_RENDER_PARAMS = ("viewport", "window", "quality")
 THUMBNAIL_QUERY = [("viewport", "128,128")]
 
 
@@ -31,7 +31,7 @@ async def retrieve_rendered(exchange: Exchange, view: View) -> web.StreamRespons
     if "/instances/" not in path:
         raise NotAcceptable("this role is served rendered images per instance or frame only")
     verdict = await judge(exchange, instance_path_of(path))
-    query = [(k, v) for k, v in exchange.request.rel_url.query.items() if k in _RENDER_PARAMS]
+    query = rendering_query(exchange.request.rel_url.query.items())
     return await render_judged(exchange, path, query, verdict)
 
 
