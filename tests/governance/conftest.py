@@ -4,6 +4,8 @@ Each back end also knows how to tamper with its own ledger the way an intruder w
 store would: rewrite an entry's stored text (SQLite) or delete a stream entry (Redis, whose stream entries
 cannot be edited in place), or delete the last entry; and how to lose it the way an accident would: roll the
 tail back (head and all), or come back empty. Every store is opened with a witness (gateway.governance.witness).
+`dump` is what a copy of the store gives someone who has it but not the secret: every value it holds, read around
+the code under test, and for SQLite the bytes of its files (the WAL too), where deleted rows can linger.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+import redis
 from support.redis_server import RedisServer
 
 from gateway.governance.redis_store import HEAD, LEDGER, RedisGovernance
@@ -38,6 +41,8 @@ class Backend(Protocol):
 
     def lose_everything(self) -> None: ...
 
+    def dump(self) -> bytes: ...
+
 
 class SqliteBackend:
     name = "sqlite"
@@ -59,6 +64,13 @@ class SqliteBackend:
     def lose_everything(self) -> None:
         for leftover in self.path.parent.glob(self.path.name + "*"):
             leftover.unlink()
+
+    def dump(self) -> bytes:
+        files = b"".join(f.read_bytes() for f in sorted(self.path.parent.glob(self.path.name + "*")))
+        with sqlite3.connect(self.path) as db:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            rows = [repr(db.execute(f'SELECT * FROM "{table}"').fetchall()) for table in tables]
+        return files + "\n".join(rows).encode("utf-8")
 
     def change_entry(self, seq: int) -> None:
         with sqlite3.connect(self.path) as db:
@@ -106,6 +118,24 @@ class RedisBackend:
 
     def delete_entry(self, seq: int) -> None:
         self.server.command("XDEL", LEDGER, f"{seq}-1")
+
+    def dump(self) -> bytes:
+        client = redis.Redis.from_url(self.server.url)
+        try:
+            return b"\n".join(key + b" " + repr(_value(client, key)).encode() for key in client.scan_iter())
+        finally:
+            client.close()
+
+
+def _value(client: redis.Redis, key: bytes) -> object:
+    kind = client.type(key)
+    if kind == b"hash":
+        return client.hgetall(key)
+    if kind == b"stream":
+        return client.xrange(key)
+    if kind == b"string":
+        return client.get(key)
+    raise AssertionError(f"the governance store holds no {kind!r}: teach dump to read it")
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -168,3 +168,35 @@ async def test_a_store_that_lost_its_tail_is_named(backend: Backend, store: Gove
     assert not verdict.ok and verdict.bad_seq == 5
     assert verdict.describe() == ("ledger incomplete: entry 5 is missing: the store lost its tail "
                                   "(its witness recorded 6 entries, it holds 4)")
+
+
+# -- a copy of the store without the secret yields no real identifier --------------------------------------------
+PLANTED_PATIENTS = (("MRN-PLANTED-4471953", "ISSUER-PLANTED-STBRIGID"), ("MRN-PLANTED-0088123", ""))
+PLANTED_UIDS = ("1.2.826.0.1.3680043.10.999.1", "1.2.826.0.1.3680043.10.999.1.2", "1.2.826.0.1.3680043.10.999.1.2.3")
+
+
+def planted_draft(n: int) -> Draft:
+    """A disclosure of the planted study, or an admin action about a planted patient, as the gateway records them."""
+    if n % 2:
+        patient_id, issuer = PLANTED_PATIENTS[n // 2 % 2]
+        return Draft("admin:root", "admin", "admin.optouts.add", f"2026-01-01T00:01:{n:02d}Z",
+                     real={"patients": [f"{issuer}\\{patient_id}" if issuer else patient_id]},
+                     detail={"method": "POST", "status": "201"})
+    study, series, instance = PLANTED_UIDS
+    return Draft("key:abc", "researcher", "disclose", f"2026-01-01T00:01:{n:02d}Z", "researcher", "v1",
+                 {"studies": [study], "series": [series], "instances": [instance]},
+                 {"studies": ["2.25.1"], "series": ["2.25.2"], "instances": ["2.25.3"]}, {"transaction": "retrieve"})
+
+
+def planted_values() -> list[str]:
+    return [value for pair in PLANTED_PATIENTS for value in pair if value] + list(PLANTED_UIDS)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: the governance store keeps opt-outs and the ledger in clear")
+async def test_a_dump_of_the_store_holds_no_real_identifier(backend: Backend, store: GovernanceStore) -> None:
+    for n, (patient_id, issuer) in enumerate(PLANTED_PATIENTS):
+        await store.add_optout(OptOut(patient_id, issuer, f"2026-01-01T00:00:0{n}Z"))
+    for n in range(4):
+        await store.append(planted_draft(n))
+    dump = backend.dump()
+    assert [value for value in planted_values() if value.encode() in dump] == []
