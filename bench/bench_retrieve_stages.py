@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from gateway.cache.derive import Deriver
+from gateway.cache.keys import Keyring
 from gateway.cache.resolver import Resolver
 from gateway.cache.sqlite import SqliteStore
 from gateway.codec.multipart import MultipartWriter, iter_parts
@@ -69,7 +69,7 @@ async def main(instances: int, role: str) -> None:
     profile = load_profiles(REPO / "conf" / "roles")[role]
     engine = Engine(profile)
     store = SqliteStore(tempfile.mktemp(suffix=".sqlite3"))
-    resolver = Resolver(store, Deriver(b"bench-secret-0123456789"), 1)
+    resolver = Resolver(store, Keyring(b"bench-secret-0123456789"), 1)
     await one_pass(body, writer.boundary, profile, engine, resolver)  # first sighting: fills the store
     started = time.perf_counter()
     spent = await one_pass(body, writer.boundary, profile, engine, resolver)

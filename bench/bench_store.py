@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from support.redis_server import RedisServer  # noqa: E402
 
-from gateway.cache.derive import Deriver  # noqa: E402
+from gateway.cache.keys import Keyring  # noqa: E402
 from gateway.cache.model import IdKind, Needs, ScopeSpec  # noqa: E402
 from gateway.cache.redis_store import RedisStore  # noqa: E402
 from gateway.cache.resolver import Resolver  # noqa: E402
@@ -78,7 +78,7 @@ async def measure(
 
 
 async def bench(backend: str, store: PseudonymStore, trips: Callable[[], int]) -> list[Row]:
-    resolver = Resolver(store, Deriver(secrets.token_bytes(32)), key_version=1)
+    resolver = Resolver(store, Keyring(secrets.token_bytes(32)), key_version=1)
     await store.ping()
     rows = []
     for tag, layout in (("a", "per instance"), ("b", "whole series in one part")):

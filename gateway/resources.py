@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from gateway.cache.derive import Deriver
 from gateway.cache.factory import open_store
+from gateway.cache.keys import Keyring
+from gateway.cache.migration import has_legacy
 from gateway.cache.resolver import Resolver
 from gateway.cache.store import PseudonymStore
 from gateway.errors import ConfigError, StoreUnavailable
@@ -47,10 +48,27 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = open_store(settings.store.url, timeout=settings.store.timeout_s)
     app[STORE] = store
-    deriver = Deriver(settings.secret.get_secret_value().encode())
-    app[RESOLVER] = Resolver(store, deriver, settings.key_version)
+    await _refuse_legacy_layout(store)
+    app[RESOLVER] = Resolver(store, Keyring(settings.secret.get_secret_value().encode()), settings.key_version)
     yield
     await store.aclose()
+
+
+async def _refuse_legacy_layout(store: PseudonymStore) -> None:
+    """Never serve beside real values in clear: a store the old layout wrote must be migrated first."""
+    try:
+        legacy = await has_legacy(store)
+    except StoreUnavailable:
+        log.warning("the pseudonym store's layout could not be checked: it is unavailable")
+        return
+    if legacy:
+        await store.aclose()
+        raise ConfigError(
+            "store",
+            "store.url",
+            "holds the clear layout of an earlier version; run "
+            "`dicomweb-gateway store migrate` with the gateways stopped",
+        )
 
 
 def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cache.derive import Deriver
+from gateway.cache.keys import Keyring
 from gateway.cache.resolver import Resolver
 from gateway.cache.sqlite import SqliteStore
 from gateway.codec.multipart import MultipartWriter, iter_parts
@@ -52,7 +52,7 @@ def _view(store: SqliteStore) -> View:
     return View(
         engine=Engine(profile),
         scope=profile.scope,
-        resolver=Resolver(store, Deriver(b"chunking-secret-0123456789"), 1),
+        resolver=Resolver(store, Keyring(b"chunking-secret-0123456789"), 1),
         urls=UrlMap("http://origin/dicom-web", "http://gateway/dicom-web"),
         remaps_uids=True,
         audit=Audit(Withdrawals(), disclosure),

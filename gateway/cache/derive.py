@@ -1,8 +1,9 @@
-"""Keyed derivation of pseudonymous values: the same secret, key version, scope and real value always give the
-same pseudonym, so values stay stable even if the store is lost.
+"""Keyed derivation of pseudonymous values: the same data key, scope and real value always give the same
+candidates, so values stay stable across replicas and even if the store is lost.
 
-The store still records each mapping, because stored values win: a value created elsewhere (for example a UID
-an AI service minted and STOW recorded) must keep resolving, and reverse lookups need a record.
+The store still records which value each pseudonym names, because stored values win: a value created elsewhere
+(for example a UID an AI service minted and STOW recorded) must keep resolving, a pseudonym must name one value
+only (collisions), and reverse lookups need a record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import hmac
 import re
 
-from gateway.cache.model import IdKind, Needs, PseudonymScheme, ScopeSpec
+from gateway.cache.model import IdKind, PseudonymScheme, ScopeSpec
 
 # Crockford base32: upper case, no I, L, O or U, so pseudonyms survive being read aloud or retyped.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -37,35 +38,14 @@ def check_scheme(scheme: PseudonymScheme) -> None:
         raise ValueError("max_date_shift_days must be at least 1")
 
 
-class Deriver:
-    """Derives proposals from a secret. Holds the secret, so it keeps it out of repr."""
+def derive(key: bytes, scope: ScopeSpec, kind: IdKind, real: str, attempt: int = 0) -> str:
+    """Candidate number `attempt` for a real value, made with the data key of the scope's key version.
 
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise ValueError("the pseudonym secret must be at least 16 bytes")
-        self._secret = secret
-        self._keys: dict[int, bytes] = {}
-
-    def __repr__(self) -> str:
-        return "Deriver(secret=<hidden>)"
-
-    def key(self, key_version: int) -> bytes:
-        """The key of one version. Scopes created under that version use it for life (key rotation)."""
-        if key_version not in self._keys:
-            self._keys[key_version] = _hmac(self._secret, f"key-v{key_version}")
-        return self._keys[key_version]
-
-    def derive(self, scope: ScopeSpec, key_version: int, kind: IdKind, real: str) -> str:
-        digest = _hmac(self.key(key_version), f"{scope.name}\0{kind.value}\0{real}")
-        return _FORMATS[kind](scope.scheme, digest)
-
-    def propose(self, scope: ScopeSpec, key_version: int, needs: Needs) -> dict[IdKind, dict[str, str]]:
-        """A proposal for every need: what the store keeps unless it already holds a value."""
-        return {
-            kind: {real: self.derive(scope, key_version, kind, real) for real in reals}
-            for kind, reals in needs.values.items()
-            if reals
-        }
+    Candidate 0 is what every replica proposes first. A later one is asked for only when the earlier ones name
+    other values (a collision), and it is the same on every replica, so they all walk the same sequence.
+    """
+    message = f"{scope.name}\0{kind.value}\0{real}" + (f"\0{attempt}" if attempt else "")
+    return _FORMATS[kind](scope.scheme, _hmac(key, message))
 
 
 def _hmac(key: bytes, message: str) -> bytes:

@@ -6,32 +6,38 @@ processes share the file: a get-or-create batch is one BEGIN IMMEDIATE transacti
 SELECT), so the first process to commit a value wins and every other process reads that value. SQLite's lock
 is not fair: under a burst of first sightings one process can hold it for a long run of transactions while
 the others wait (up to the timeout). Several replicas belong on Redis.
+
+secure_delete makes SQLite overwrite what it deletes, so the rows of the old clear layout that the migration
+drops do not linger in free pages of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from gateway.cache.model import IdKind
-from gateway.cache.reversal import keeps_reverse
 from gateway.cache.sqlite_file import open_shared
+from gateway.cache.store import Claim, LegacyMapping
 from gateway.errors import StoreUnavailable
 
 T = TypeVar("T")
 
 _SCHEMA = """
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS scope (name TEXT PRIMARY KEY, key_version INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS forward (
-    scope TEXT NOT NULL, kind TEXT NOT NULL, real TEXT NOT NULL, pseudo TEXT NOT NULL,
-    PRIMARY KEY (scope, kind, real)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reverse (
-    scope TEXT NOT NULL, kind TEXT NOT NULL, pseudo TEXT NOT NULL, real TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS keyring (name TEXT PRIMARY KEY, wrapped TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pseudonym_index (
+    scope TEXT NOT NULL, kind TEXT NOT NULL, idx TEXT NOT NULL, pseudo TEXT NOT NULL,
+    PRIMARY KEY (scope, kind, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pseudonym_claim (
+    scope TEXT NOT NULL, kind TEXT NOT NULL, pseudo TEXT NOT NULL, idx TEXT NOT NULL, sealed TEXT NOT NULL,
     PRIMARY KEY (scope, kind, pseudo)) WITHOUT ROWID;
 """
+_LEGACY_TABLES = ("forward", "reverse")  # real -> pseudo and pseudo -> real, in clear
 
 
 class SqliteStore:
@@ -50,13 +56,43 @@ class SqliteStore:
     async def scope_key_version(self, scope: str, proposed: int) -> int:
         return await self._run(self._scope_key_version, scope, proposed)
 
-    async def get_or_create(
-        self, scope: str, proposals: Mapping[IdKind, Mapping[str, str]], *, reversible: bool
-    ) -> dict[IdKind, dict[str, str]]:
-        return await self._run(self._get_or_create, scope, proposals, reversible)
+    async def wrapped_key(self, name: str, proposed: str) -> str:
+        return await self._run(self._wrapped_key, name, proposed)
+
+    async def wrapped_keys(self) -> dict[str, str]:
+        return dict(await self._run(lambda db: db.execute("SELECT name, wrapped FROM keyring").fetchall()))
+
+    async def replace_wrapped_keys(self, keys: Mapping[str, str]) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            self._transaction(db, lambda: db.executemany("INSERT OR REPLACE INTO keyring VALUES (?, ?)", keys.items()))
+
+        await self._run(body)
+
+    async def claim(self, scope: str, claims: Sequence[Claim]) -> list[str | None]:
+        if not claims:
+            return []
+        return await self._run(lambda db: self._transaction(db, lambda: [_claim(db, scope, c) for c in claims]))
 
     async def reverse(self, scope: str, kind: IdKind, pseudonyms: Collection[str]) -> dict[str, str]:
         return await self._run(self._reverse, scope, kind, list(pseudonyms))
+
+    async def legacy_mappings(self, batch: int) -> AsyncIterator[list[LegacyMapping]]:
+        if not await self._run(_has_legacy):
+            return
+        after = ("", "", "")
+        while rows := await self._run(_legacy_rows, after, batch):
+            yield rows
+            after = (rows[-1].scope, rows[-1].kind.value, rows[-1].real)
+
+    async def drop_legacy(self) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            self._transaction(db, lambda: [db.execute(f"DROP TABLE IF EXISTS {t}") for t in _LEGACY_TABLES])
+            # VACUUM rewrites the file without the dropped pages, and the checkpoint empties the WAL, so no copy
+            # of the old rows is left in either file.
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await self._run(body)
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
@@ -107,49 +143,55 @@ class SqliteStore:
 
         return self._transaction(db, body)
 
-    def _get_or_create(
-        self,
-        db: sqlite3.Connection,
-        scope: str,
-        proposals: Mapping[IdKind, Mapping[str, str]],
-        reversible: bool,
-    ) -> dict[IdKind, dict[str, str]]:
-        def body() -> dict[IdKind, dict[str, str]]:
-            return {
-                kind: self._kind_get_or_create(db, scope, kind, pairs, keeps_reverse(kind, reversible=reversible))
-                for kind, pairs in proposals.items()
-            }
+    def _wrapped_key(self, db: sqlite3.Connection, name: str, proposed: str) -> str:
+        def body() -> str:
+            db.execute("INSERT OR IGNORE INTO keyring VALUES (?, ?)", (name, proposed))
+            return str(db.execute("SELECT wrapped FROM keyring WHERE name = ?", (name,)).fetchone()[0])
 
         return self._transaction(db, body)
 
-    @staticmethod
-    def _kind_get_or_create(
-        db: sqlite3.Connection, scope: str, kind: IdKind, pairs: Mapping[str, str], with_reverse: bool
-    ) -> dict[str, str]:
-        stored: dict[str, str] = {}
-        for real, proposal in pairs.items():
-            created = db.execute(
-                "INSERT OR IGNORE INTO forward VALUES (?, ?, ?, ?)", (scope, kind.value, real, proposal)
-            ).rowcount
-            if created:
-                stored[real] = proposal
-                if with_reverse:
-                    db.execute(
-                        "INSERT OR IGNORE INTO reverse VALUES (?, ?, ?, ?)",
-                        (scope, kind.value, proposal, real),
-                    )
-            else:
-                stored[real] = db.execute(
-                    "SELECT pseudo FROM forward WHERE scope = ? AND kind = ? AND real = ?",
-                    (scope, kind.value, real),
-                ).fetchone()[0]
-        return stored
-
     def _reverse(self, db: sqlite3.Connection, scope: str, kind: IdKind, pseudonyms: list[str]) -> dict[str, str]:
-        query = "SELECT real FROM reverse WHERE scope = ? AND kind = ? AND pseudo = ?"
+        query = "SELECT sealed FROM pseudonym_claim WHERE scope = ? AND kind = ? AND pseudo = ?"
 
         def body() -> dict[str, str]:
             rows = ((pseudo, db.execute(query, (scope, kind.value, pseudo)).fetchone()) for pseudo in pseudonyms)
-            return {pseudo: row[0] for pseudo, row in rows if row is not None}
+            return {pseudo: row[0] for pseudo, row in rows if row is not None and row[0]}
 
         return self._transaction(db, body, write=False)
+
+
+def _claim(db: sqlite3.Connection, scope: str, claim: Claim) -> str | None:
+    """One claim, inside the caller's write transaction (see PseudonymStore.claim)."""
+    kind = claim.kind.value
+    known = db.execute(
+        "SELECT pseudo FROM pseudonym_index WHERE scope = ? AND kind = ? AND idx = ?", (scope, kind, claim.index)
+    ).fetchone()
+    if known is not None:
+        return str(known[0])
+    if claim.unique:
+        query = "SELECT idx FROM pseudonym_claim WHERE scope = ? AND kind = ? AND pseudo = ?"
+        owner = db.execute(query, (scope, kind, claim.pseudonym)).fetchone()
+        if owner is None:
+            db.execute(
+                "INSERT INTO pseudonym_claim VALUES (?, ?, ?, ?, ?)",
+                (scope, kind, claim.pseudonym, claim.index, claim.sealed),
+            )
+        elif owner[0] != claim.index:
+            return None
+    db.execute("INSERT INTO pseudonym_index VALUES (?, ?, ?, ?)", (scope, kind, claim.index, claim.pseudonym))
+    return claim.pseudonym
+
+
+def _has_legacy(db: sqlite3.Connection) -> bool:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'forward'").fetchall()
+    return bool(rows)
+
+
+def _legacy_rows(db: sqlite3.Connection, after: tuple[str, str, str], batch: int) -> list[LegacyMapping]:
+    rows = db.execute(
+        "SELECT f.scope, f.kind, f.real, f.pseudo, r.real IS NOT NULL FROM forward f"
+        " LEFT JOIN reverse r ON r.scope = f.scope AND r.kind = f.kind AND r.pseudo = f.pseudo AND r.real = f.real"
+        " WHERE (f.scope, f.kind, f.real) > (?, ?, ?) ORDER BY f.scope, f.kind, f.real LIMIT ?",
+        (*after, batch),
+    ).fetchall()
+    return [LegacyMapping(scope, IdKind(kind), real, pseudo, bool(kept)) for scope, kind, real, pseudo, kept in rows]

@@ -23,8 +23,8 @@ import pwd
 import sys
 from pathlib import Path
 
-from gateway.cache.derive import Deriver
 from gateway.cache.factory import open_store
+from gateway.cache.keys import Keyring
 from gateway.cache.resolver import Resolver
 from gateway.errors import ConfigError, GatewayError, NotFound
 from gateway.governance.actions import (
@@ -143,7 +143,7 @@ async def _ledger(settings: Settings, store: GovernanceStore, args: argparse.Nam
 async def _reidentify(settings: Settings, store: GovernanceStore, args: argparse.Namespace) -> int:
     scope = scope_named(RoleBook.load(settings.roles_dir), args.scope)
     pseudonyms = open_store(settings.store.url, timeout=settings.store.timeout_s)
-    resolver = Resolver(pseudonyms, Deriver(settings.secret.get_secret_value().encode()), settings.key_version)
+    resolver = Resolver(pseudonyms, Keyring(settings.secret.get_secret_value().encode()), settings.key_version)
     asked = {"pseudonym": [args.pseudonym]}
     try:
         kind, real = await reidentify(resolver, scope, args.pseudonym)

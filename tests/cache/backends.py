@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+import redis
 from support.redis_server import RedisServer
 
 from gateway.cache.redis_store import RedisStore
@@ -12,7 +13,7 @@ from gateway.cache.sqlite import SqliteStore
 from gateway.cache.store import PseudonymStore
 
 # Commands our Lua scripts run inside Redis: they are not round trips. INFO is the test's own redis-cli.
-_NOT_ROUND_TRIPS = {"hsetnx", "hget", "set", "get", "info"}
+_NOT_ROUND_TRIPS = {"hsetnx", "hget", "hset", "set", "get", "info"}
 
 
 class Backend(Protocol):
@@ -24,6 +25,9 @@ class Backend(Protocol):
 
     def round_trips(self, store: PseudonymStore) -> int:
         """Round trips to the back end so far, measured on its side where it has one."""
+
+    def dump(self) -> bytes:
+        """Everything the back end holds, as an attacker who copied it would read it."""
 
 
 class SqliteBackend:
@@ -42,6 +46,10 @@ class SqliteBackend:
         assert isinstance(store, SqliteStore)
         return store.transactions
 
+    def dump(self) -> bytes:
+        files = [self.path, self.path.with_name(self.path.name + "-wal")]
+        return b"".join(path.read_bytes() for path in files if path.exists())
+
 
 class RedisBackend:
     name = "redis"
@@ -58,3 +66,34 @@ class RedisBackend:
     def round_trips(self, store: PseudonymStore) -> int:
         calls = self.server.command_calls()
         return sum(count for name, count in calls.items() if name not in _NOT_ROUND_TRIPS)
+
+    def dump(self) -> bytes:
+        return redis_dump(self.server)
+
+
+def redis_dump(server: RedisServer) -> bytes:
+    """Every key and value in a Redis, read with a client of its own (strings, hashes and streams)."""
+    client = redis.Redis(host="127.0.0.1", port=server.port)
+    try:
+        parts: list[bytes] = []
+        for key in client.scan_iter(count=1000):
+            parts.append(key)
+            kind = client.type(key)
+            if kind == b"string":
+                parts.append(client.get(key) or b"")
+            elif kind == b"hash":
+                parts += [item for pair in client.hgetall(key).items() for item in pair]
+            elif kind == b"stream":
+                for _, fields in client.xrange(key):
+                    parts += [item for pair in fields.items() for item in pair]
+            elif kind == b"list":
+                parts += client.lrange(key, 0, -1)
+            elif kind == b"set":
+                parts += list(client.smembers(key))
+            elif kind == b"zset":
+                parts += client.zrange(key, 0, -1)
+            else:
+                raise AssertionError(f"a key of a type the dump does not read: {kind!r}")
+        return b"\n".join(parts)
+    finally:
+        client.close()

@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache.derive import ALPHABET, Deriver, check_scheme
-from gateway.cache.model import IdKind, Needs, PseudonymScheme, ScopeSpec
+from gateway.cache import derive as deriving
+from gateway.cache.derive import ALPHABET, check_scheme
+from gateway.cache.keys import DataKey, Keyring
+from gateway.cache.model import IdKind, PseudonymScheme, ScopeSpec
 
 SECRET = b"derive-test-secret-0123456789abc"
 SCOPE = ScopeSpec("research", reversible=True)
@@ -15,8 +17,10 @@ UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 reals = st.text(min_size=1, max_size=64)
 
 
-def derive(kind: IdKind, real: str, scope: ScopeSpec = SCOPE, version: int = 1) -> str:
-    return Deriver(SECRET).derive(scope, version, kind, real)
+def derive(
+    kind: IdKind, real: str, scope: ScopeSpec = SCOPE, version: int = 1, secret: bytes = SECRET, attempt: int = 0
+) -> str:
+    return deriving.derive(Keyring(secret).first_key(f"key-v{version}"), scope, kind, real, attempt)
 
 
 @given(reals)
@@ -57,31 +61,26 @@ def test_date_shifts_fall_in_minus_max_to_minus_one(max_days: int) -> None:
 
 
 def test_values_are_stable_across_instances_and_differ_by_scope_version_and_kind() -> None:
-    assert derive(IdKind.PATIENT, "P1") == Deriver(SECRET).derive(SCOPE, 1, IdKind.PATIENT, "P1")
+    assert derive(IdKind.PATIENT, "P1") == derive(IdKind.PATIENT, "P1")
     other_scope = ScopeSpec("teaching", reversible=False)
     others = {
         derive(IdKind.PATIENT, "P1", other_scope),
         derive(IdKind.PATIENT, "P1", version=2),
         derive(IdKind.PATIENT, "P2"),
-        Deriver(b"another-secret-0123456789abcdefg").derive(SCOPE, 1, IdKind.PATIENT, "P1"),
+        derive(IdKind.PATIENT, "P1", secret=b"another-secret-0123456789abcdefg"),
+        derive(IdKind.PATIENT, "P1", attempt=1),
     }
-    assert derive(IdKind.PATIENT, "P1") not in others and len(others) == 4
+    assert derive(IdKind.PATIENT, "P1") not in others and len(others) == 5
     assert derive(IdKind.ACCESSION, "X")[4:] != derive(IdKind.STUDY_ID, "X")[1:]
 
 
-def test_propose_covers_every_need() -> None:
-    needs = Needs()
-    needs.add(IdKind.PATIENT, "P1")
-    needs.add(IdKind.DATE_SHIFT, "P1")
-    needs.add(IdKind.UID, "1.2.3")
-    proposals = Deriver(SECRET).propose(SCOPE, 1, needs)
-    assert {kind: set(pairs) for kind, pairs in proposals.items()} == needs.values
-
-
-def test_the_secret_stays_out_of_repr_and_must_be_long_enough() -> None:
-    assert "secret" in repr(Deriver(SECRET)) and SECRET.decode() not in repr(Deriver(SECRET))
+def test_keys_stay_out_of_repr_and_the_secret_must_be_long_enough() -> None:
+    keyring = Keyring(SECRET)
+    data_key = DataKey(keyring.first_key("key-v1"))
+    assert "secret" in repr(keyring) and SECRET.decode() not in repr(keyring)
+    assert "hidden" in repr(data_key) and data_key.raw.hex() not in repr(data_key)
     with pytest.raises(ValueError):
-        Deriver(b"short")
+        Keyring(b"short")
 
 
 @pytest.mark.parametrize(

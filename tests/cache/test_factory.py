@@ -13,15 +13,17 @@ from gateway.cache.factory import open_store
 from gateway.cache.model import IdKind
 from gateway.cache.redis_store import RedisStore
 from gateway.cache.sqlite import SqliteStore
+from gateway.cache.store import Claim
 
-PROPOSAL = {IdKind.UID: {"1.2.3": "2.25.1"}}
+CLAIM = [Claim(IdKind.UID, "index-of-1.2.3", "2.25.1", "sealed-1.2.3")]
+PROPOSAL = ["2.25.1"]
 
 
 async def test_a_sqlite_url_opens_the_embedded_store(tmp_path: Path) -> None:
     store = open_store(f"sqlite://{tmp_path / 'p.db'}")
     try:
         assert isinstance(store, SqliteStore)
-        assert await store.get_or_create("s", PROPOSAL, reversible=True) == PROPOSAL
+        assert await store.claim("s", CLAIM) == PROPOSAL
         assert (tmp_path / "p.db").exists()
     finally:
         await store.aclose()
@@ -31,7 +33,7 @@ async def test_a_redis_url_opens_the_shared_store(redis_server: RedisServer) -> 
     store = open_store(redis_server.url)
     try:
         assert isinstance(store, RedisStore)
-        assert await store.get_or_create("s", PROPOSAL, reversible=True) == PROPOSAL
+        assert await store.claim("s", CLAIM) == PROPOSAL
         assert "127.0.0.1" not in repr(store)
     finally:
         await store.aclose()
@@ -65,8 +67,8 @@ def _sentinel_masters(port: int) -> str:
 async def test_a_sentinel_url_finds_the_master(sentinel_port: int, redis_server: RedisServer) -> None:
     store = open_store(f"redis+sentinel://127.0.0.1:{sentinel_port}/pseudonyms/0")
     try:
-        assert await store.get_or_create("s", PROPOSAL, reversible=True) == PROPOSAL
-        assert "2.25.1" in redis_server.command("HGETALL", "gw:{s}:uid")
+        assert await store.claim("s", CLAIM) == PROPOSAL
+        assert "2.25.1" in redis_server.command("HGETALL", "gw:{s}:uid:index")
     finally:
         await store.aclose()
 
@@ -147,15 +149,15 @@ def _cli(port: int, *args: str) -> str:
 
 async def test_a_cluster_url_runs_batches_on_the_scope_slot(cluster_port: int) -> None:
     store = open_store(f"redis+cluster://127.0.0.1:{cluster_port}")
-    proposals = {
-        IdKind.PATIENT: {"P1": "RID-A"},
-        IdKind.UID: {"1.2.3": "2.25.1"},
-        IdKind.ACCESSION: {"A1": "ACC-1"},
-    }
+    claims = [
+        Claim(IdKind.PATIENT, "index-of-P1", "RID-A"),
+        Claim(IdKind.UID, "index-of-1.2.3", "2.25.1", "sealed-1.2.3"),
+        Claim(IdKind.ACCESSION, "index-of-A1", "ACC-1"),
+    ]
     try:
         for scope in ("research", "teaching", "a}{b"):  # different slots, usually on different nodes
             assert await store.scope_key_version(scope, 1) == 1
-            assert await store.get_or_create(scope, proposals, reversible=False) == proposals
-            assert await store.reverse(scope, IdKind.UID, ["2.25.1"]) == {"2.25.1": "1.2.3"}
+            assert await store.claim(scope, claims) == ["RID-A", "2.25.1", "ACC-1"]
+            assert await store.reverse(scope, IdKind.UID, ["2.25.1"]) == {"2.25.1": "sealed-1.2.3"}
     finally:
         await store.aclose()
