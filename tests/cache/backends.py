@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-import redis
 from support.redis_server import RedisServer
 
 from gateway.cache.redis_store import RedisStore
@@ -68,32 +67,4 @@ class RedisBackend:
         return sum(count for name, count in calls.items() if name not in _NOT_ROUND_TRIPS)
 
     def dump(self) -> bytes:
-        return redis_dump(self.server)
-
-
-def redis_dump(server: RedisServer) -> bytes:
-    """Every key and value in a Redis, read with a client of its own (strings, hashes and streams)."""
-    client = redis.Redis(host="127.0.0.1", port=server.port)
-    try:
-        parts: list[bytes] = []
-        for key in client.scan_iter(count=1000):
-            parts.append(key)
-            kind = client.type(key)
-            if kind == b"string":
-                parts.append(client.get(key) or b"")
-            elif kind == b"hash":
-                parts += [item for pair in client.hgetall(key).items() for item in pair]
-            elif kind == b"stream":
-                for _, fields in client.xrange(key):
-                    parts += [item for pair in fields.items() for item in pair]
-            elif kind == b"list":
-                parts += client.lrange(key, 0, -1)
-            elif kind == b"set":
-                parts += list(client.smembers(key))
-            elif kind == b"zset":
-                parts += client.zrange(key, 0, -1)
-            else:
-                raise AssertionError(f"a key of a type the dump does not read: {kind!r}")
-        return b"\n".join(parts)
-    finally:
-        client.close()
+        return self.server.dump()

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -96,6 +98,33 @@ class RedisServer:
                 name, _, stats = line.removeprefix("cmdstat_").partition(":")
                 calls[name] = int(stats.split(",")[0].removeprefix("calls="))
         return calls
+
+    def dump(self) -> bytes:
+        """Every key and value it holds, read with a client of its own: what a copy of it gives an attacker."""
+        client = redis.Redis(host="127.0.0.1", port=self.port)
+        try:
+            parts: list[bytes] = []
+            for key in client.scan_iter(count=1000):
+                parts.append(key)
+                kind = client.type(key)
+                if kind == b"string":
+                    parts.append(client.get(key) or b"")
+                elif kind == b"hash":
+                    parts += [item for pair in client.hgetall(key).items() for item in pair]
+                elif kind == b"stream":
+                    for _, fields in client.xrange(key):
+                        parts += [item for pair in fields.items() for item in pair]
+                elif kind == b"list":
+                    parts += client.lrange(key, 0, -1)
+                elif kind == b"set":
+                    parts += list(client.smembers(key))
+                elif kind == b"zset":
+                    parts += client.zrange(key, 0, -1)
+                else:
+                    raise AssertionError(f"a key of a type the dump does not read: {kind!r}")
+            return b"\n".join(parts)
+        finally:
+            client.close()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 10
