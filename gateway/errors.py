@@ -20,6 +20,9 @@ translated into this tree at the adapter that calls them.
     │   ├── UpstreamStatus          the origin's own 4xx, passed on; its 5xx becomes 502
     │   └── UpstreamProtocolError   502 (a body we cannot parse)
     ├── StoreUnavailable       503, the pseudonym store cannot be reached in time
+    ├── IrreversibleScope      409  ┐
+    ├── KeyMismatch            503  ├ gateway.cache.errors: a reversal a scope forbids, a store the secret
+    ├── PseudonymsExhausted    503  ┘ does not open, a scope with no free pseudonym
     └── DeidentificationError  500, the engine could not fully process something
         └── Withheld                an instance left out on purpose, with a reason
             └── Unreadable          502, bytes that do not parse as DICOM: in a stream, the response aborts
