@@ -13,7 +13,7 @@ from gateway.cache.migration import has_legacy
 from gateway.cache.resolver import Resolver
 from gateway.cache.store import PseudonymStore
 from gateway.errors import ConfigError, StoreUnavailable
-from gateway.governance.factory import open_for
+from gateway.governance.factory import refuse_unreadable, sealed_for
 from gateway.governance.oversight import Oversight
 from gateway.governance.profiles import ProfileEditor
 from gateway.governance.store import GovernanceStore
@@ -76,8 +76,9 @@ def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        store = open_for(settings)
+        store = sealed_for(settings)
         await _require_durable(settings, store)
+        await refuse_unreadable(settings, store)
         editor = ProfileEditor(roles, settings.roles_dir)
         app[GOVERNANCE], app[EDITOR] = store, editor
         app[OVERSIGHT] = Oversight(store, editor.apply, refresh_s=settings.governance.refresh_s)

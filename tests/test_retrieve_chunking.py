@@ -26,8 +26,7 @@ from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.demo.samples import sample_studies
 from gateway.errors import Unreadable
 from gateway.governance.disclosure import Audit, Disclosure
-from gateway.governance.model import Draft, LedgerEntry
-from gateway.governance.oversight import Withdrawals
+from gateway.governance.model import Draft, LedgerEntry, Withdrawals
 from gateway.handlers.retrieve import _instance
 from gateway.rules.engine import Engine
 from gateway.rules.profile import load_profiles

@@ -48,7 +48,7 @@ async def add_optout(request: web.Request) -> web.Response:
 
 async def remove_optout(request: web.Request) -> web.Response:
     optout = await _patient(request)
-    changed = await request.config_dict[GOVERNANCE].remove_optout(optout.key)
+    changed = await request.config_dict[GOVERNANCE].remove_optout(optout)
     await _in_force(request)
     return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer, "changed": changed})
 

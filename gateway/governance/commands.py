@@ -36,7 +36,7 @@ from gateway.governance.actions import (
     verify_ledger,
 )
 from gateway.governance.chain import export_csv, export_json
-from gateway.governance.factory import open_for
+from gateway.governance.factory import sealed_for
 from gateway.governance.model import OptOut
 from gateway.governance.origin import holding_note, studies_held
 from gateway.governance.store import GovernanceStore
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    store = open_for(settings)
+    store = sealed_for(settings)
     try:
         if args.verb == "optout":
             return await _optout(settings, store, args)
@@ -103,7 +103,7 @@ async def _optout(settings: Settings, store: GovernanceStore, args: argparse.Nam
         return 0
     optout = opt_out_of(args.patient_id, args.issuer)
     if args.action == "remove":
-        changed = await store.remove_optout(optout.key)
+        changed = await store.remove_optout(optout)
         print("opt-out removed: 1 patient" if changed else "no opt-out to remove: nothing changed")
     else:
         changed = await store.add_optout(optout)

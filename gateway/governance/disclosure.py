@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 
 from gateway.auth import Principal
 from gateway.governance.identifiers import Uids
-from gateway.governance.model import LEVELS, Draft, LedgerEntry
-from gateway.governance.oversight import Withdrawals
+from gateway.governance.model import LEVELS, Draft, LedgerEntry, Withdrawals
 from gateway.roles import Role
 
 Append = Callable[[Draft], Awaitable[LedgerEntry]]

@@ -1,4 +1,8 @@
-"""The governance records. Real identifiers live here on purpose: these records are admin-only, never logged."""
+"""The governance records. Real identifiers live here on purpose: these records are admin-only, never logged.
+
+In memory only: the stores keep opt-outs as keyed hashes of (issuer, PatientID) with the pair sealed beside it,
+and the ledger's real identifiers sealed (sealing.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.cache.model import patient_id_of, patient_key
+from gateway.cache.keys import DataKey
+from gateway.cache.model import patient_key
 
 # Identifier levels of a disclosure; the real and the pseudonymous lists of one level are parallel.
 LEVELS = ("studies", "series", "instances")
@@ -25,16 +30,51 @@ class OptOut:
         return patient_key(self.patient_id, self.issuer or None)
 
     def covers(self, patient: str) -> bool:
-        return self.key in withdrawing_keys(patient)
+        return (self.issuer, self.patient_id) in withdrawing_pairs(patient)
 
 
-def withdrawing_keys(patient: str) -> tuple[str, str]:
-    """The registry keys that withdraw a patient (given by its patient key): its own PatientID and issuer, and its
-    PatientID alone, which an opt-out given without an issuer registers for that ID under every issuer.
+def withdrawing_pairs(patient: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The (issuer, PatientID) registrations that withdraw a patient (given by its patient key): its own pair, and
+    its PatientID with no issuer, which an opt-out given without an issuer registers for that ID under every
+    issuer."""
+    issuer, _, patient_id = patient.rpartition("\\")  # the layout of cache.model.patient_key
+    return (issuer, patient_id), ("", patient_id)
 
-    Two exact lookups, never a scan, so the registry can come to hold keyed hashes of the pairs instead.
-    """
-    return patient, patient_id_of(patient)
+
+def optout_index(key: DataKey, issuer: str, patient_id: str) -> str:
+    """What the registry is keyed by: a keyed hash of the pair, so a copy of it names no patient."""
+    return key.index("optout", issuer, patient_id)
+
+
+def withdrawing_keys(patient: str, key: DataKey) -> tuple[str, str]:
+    """The registry indexes that withdraw a patient: two exact lookups, never a scan."""
+    own, every_issuer = withdrawing_pairs(patient)
+    return optout_index(key, *own), optout_index(key, *every_issuer)
+
+
+@dataclass(frozen=True)
+class SealedOptOut:
+    """An opt-out as the registry keeps it: its index, and its PatientID and issuer sealed to that index."""
+
+    index: str
+    patient_id: str
+    issuer: str
+    added_at: str
+
+
+@dataclass(frozen=True)
+class Withdrawals:
+    """The indexes of the opt-outs, as of one version of the registry: no PatientID is held, even in memory."""
+
+    indexes: frozenset[str] = frozenset()
+    version: int = -1
+    key: DataKey | None = None  # the governance data key the indexes were made with; None for an empty registry
+
+    def covers(self, patient: str) -> bool:
+        """Whether the patient with this patient key is withdrawn, under its issuer or under every issuer."""
+        if self.key is None:
+            return False
+        return any(index in self.indexes for index in withdrawing_keys(patient, self.key))
 
 
 @dataclass(frozen=True)

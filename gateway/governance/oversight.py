@@ -13,27 +13,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from gateway.errors import ConfigError
 from gateway.governance.errors import ProfileSyncFailed
-from gateway.governance.model import StoredProfile, Versions, withdrawing_keys
+from gateway.governance.model import StoredProfile, Versions, Withdrawals
 from gateway.governance.store import GovernanceStore
 
 log = logging.getLogger("gateway.governance")
 ApplyProfiles = Callable[[Mapping[str, StoredProfile]], None]
-
-
-@dataclass(frozen=True)
-class Withdrawals:
-    """The patient keys that opted out, as of one version of the registry."""
-
-    keys: frozenset[str] = frozenset()
-    version: int = -1
-
-    def covers(self, patient: str) -> bool:
-        """Whether the patient with this patient key is withdrawn, under its issuer or under every issuer."""
-        return any(key in self.keys for key in withdrawing_keys(patient))
 
 
 class Oversight:
@@ -72,9 +59,9 @@ class Oversight:
         started = self._clock()
         versions = await self._store.versions()
         if versions.optouts != self._seen.optouts:
-            optouts = await self._store.optouts()
-            self._withdrawn = Withdrawals(frozenset(o.key for o in optouts), versions.optouts)
-            log.info("opt-out registry loaded", extra={"count": len(optouts), "version": versions.optouts})
+            self._withdrawn = await self._store.withdrawals(versions.optouts)
+            count = len(self._withdrawn.indexes)
+            log.info("opt-out registry loaded", extra={"count": count, "version": versions.optouts})
         if versions.profiles != self._seen.profiles:
             self._sync_profiles(await self._store.profiles())
         self._seen = versions

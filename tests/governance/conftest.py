@@ -5,7 +5,10 @@ store would: rewrite an entry's stored text (SQLite) or delete a stream entry (R
 cannot be edited in place), or delete the last entry; and how to lose it the way an accident would: roll the
 tail back (head and all), or come back empty. Every store is opened with a witness (gateway.governance.witness).
 `dump` is what a copy of the store gives someone who has it but not the secret: every value it holds, read around
-the code under test, and for SQLite the bytes of its files (the WAL too), where deleted rows can linger.
+the code under test, and the bytes of its files, where deleted records can linger (SQLite's file and WAL, Redis's
+append-only file). `write_legacy` writes the clear layout of the code before issue 12 (legacy.py).
+
+`open` gives the back end itself; the `store` fixture gives the records in clear over it, as the gateway has them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Protocol
 
@@ -21,16 +26,29 @@ import pytest
 import redis
 from support.redis_server import RedisServer
 
+from gateway.cache.keys import Keyring
+from gateway.governance.model import Head, LedgerEntry, OptOut
 from gateway.governance.redis_store import HEAD, LEDGER, RedisGovernance
+from gateway.governance.sealed import SealedGovernance
 from gateway.governance.sqlite import SqliteGovernance
-from gateway.governance.store import GovernanceStore
+from gateway.governance.store import GovernanceBackend, GovernanceStore
 from gateway.governance.witness import Witness
+
+from . import legacy
+
+SECRET = b"governance-contract-secret-0123456789"
+
+
+def sealed(store: GovernanceBackend, secret: bytes = SECRET) -> SealedGovernance:
+    return SealedGovernance(store, Keyring(secret))
 
 
 class Backend(Protocol):
     name: str
 
-    def open(self, *, timeout: float = 1.0) -> GovernanceStore: ...
+    witness: Path
+
+    def open(self, *, timeout: float = 1.0) -> GovernanceBackend: ...
 
     def change_entry(self, seq: int) -> None: ...
 
@@ -42,6 +60,8 @@ class Backend(Protocol):
     def lose_everything(self) -> None: ...
 
     def dump(self) -> bytes: ...
+
+    def write_legacy(self, optouts: list[OptOut], entries: list[LedgerEntry], head: Head) -> None: ...
 
 
 class SqliteBackend:
@@ -56,9 +76,9 @@ class SqliteBackend:
 
     def roll_back(self, entries: int) -> None:
         with sqlite3.connect(self.path) as db:
-            (last,) = db.execute("SELECT MAX(seq) FROM gov_ledger").fetchone()
-            db.execute("DELETE FROM gov_ledger WHERE seq > ?", (last - entries,))
-            (text,) = db.execute("SELECT entry FROM gov_ledger WHERE seq = ?", (last - entries,)).fetchone()
+            (last,) = db.execute("SELECT MAX(seq) FROM gov_sealed_ledger").fetchone()
+            db.execute("DELETE FROM gov_sealed_ledger WHERE seq > ?", (last - entries,))
+            (text,) = db.execute("SELECT entry FROM gov_sealed_ledger WHERE seq = ?", (last - entries,)).fetchone()
             db.execute("UPDATE gov_ledger_head SET seq = ?, hash = ?", (last - entries, json.loads(text)["hash"]))
 
     def lose_everything(self) -> None:
@@ -67,21 +87,24 @@ class SqliteBackend:
 
     def dump(self) -> bytes:
         files = b"".join(f.read_bytes() for f in sorted(self.path.parent.glob(self.path.name + "*")))
-        with sqlite3.connect(self.path) as db:
+        with closing(sqlite3.connect(self.path)) as db:
             tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             rows = [repr(db.execute(f'SELECT * FROM "{table}"').fetchall()) for table in tables]
         return files + "\n".join(rows).encode("utf-8")
 
+    def write_legacy(self, optouts: list[OptOut], entries: list[LedgerEntry], head: Head) -> None:
+        legacy.write_sqlite(self.path, optouts, entries, head)
+
     def change_entry(self, seq: int) -> None:
         with sqlite3.connect(self.path) as db:
-            (text,) = db.execute("SELECT entry FROM gov_ledger WHERE seq = ?", (seq,)).fetchone()
+            (text,) = db.execute("SELECT entry FROM gov_sealed_ledger WHERE seq = ?", (seq,)).fetchone()
             entry = json.loads(text)
             entry["actor"] = "someone-else"
-            db.execute("UPDATE gov_ledger SET entry = ? WHERE seq = ?", (json.dumps(entry), seq))
+            db.execute("UPDATE gov_sealed_ledger SET entry = ? WHERE seq = ?", (json.dumps(entry), seq))
 
     def delete_entry(self, seq: int) -> None:
         with sqlite3.connect(self.path) as db:
-            db.execute("DELETE FROM gov_ledger WHERE seq = ?", (seq,))
+            db.execute("DELETE FROM gov_sealed_ledger WHERE seq = ?", (seq,))
 
 
 class RedisBackend:
@@ -120,11 +143,25 @@ class RedisBackend:
         self.server.command("XDEL", LEDGER, f"{seq}-1")
 
     def dump(self) -> bytes:
-        client = redis.Redis.from_url(self.server.url)
-        try:
-            return b"\n".join(key + b" " + repr(_value(client, key)).encode() for key in client.scan_iter())
-        finally:
-            client.close()
+        with closing(redis.Redis.from_url(self.server.url)) as client:
+            values = b"\n".join(key + b" " + repr(_value(client, key)).encode() for key in client.scan_iter())
+            _rewritten(client)
+        files = b"".join(f.read_bytes() for f in sorted(self.server.dir.rglob("*")) if f.is_file())
+        return values + files
+
+    def write_legacy(self, optouts: list[OptOut], entries: list[LedgerEntry], head: Head) -> None:
+        legacy.write_redis(self.server.url, optouts, entries, head)
+
+
+def _rewritten(client: redis.Redis) -> None:
+    """Wait for an append-only file rewrite under way (a migration starts one) to finish."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        persistence = client.info("persistence")
+        if not persistence["aof_rewrite_in_progress"] and not persistence["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the append-only file rewrite did not finish")
 
 
 def _value(client: redis.Redis, key: bytes) -> object:
@@ -147,7 +184,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 @pytest.fixture
 async def store(backend: Backend) -> AsyncIterator[GovernanceStore]:
-    opened = backend.open()
+    opened = sealed(backend.open())
     try:
         yield opened
     finally:

@@ -10,6 +10,7 @@ import pytest
 from gateway.governance.chain import verify
 from gateway.governance.sqlite import SqliteGovernance
 
+from .conftest import sealed
 from .test_contract import draft
 
 
@@ -25,10 +26,13 @@ async def test_concurrent_appends_share_transactions(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(SqliteGovernance, "_transaction", counted)
     try:
-        written = await asyncio.gather(*(store.append(draft(n)) for n in range(30)))
+        records = sealed(store)
+        await records.unlock()
+        writes = 0
+        written = await asyncio.gather(*(records.append(draft(n)) for n in range(30)))
         assert [entry.seq for entry in written] == list(range(1, 31))  # each caller gets its own entry, in order
         assert writes < 30
-        entries = await store.entries()
+        entries = await records.entries()
         assert entries == written and verify(entries, await store.head()).ok
     finally:
         await store.aclose()

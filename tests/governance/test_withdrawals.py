@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from gateway.cache.keys import DataKey
 from gateway.cache.model import patient_key
-from gateway.governance.model import OptOut
-from gateway.governance.oversight import Withdrawals
+from gateway.governance.model import OptOut, Withdrawals
+from gateway.governance.sealing import GovernanceSeal
 
 BRIGID = patient_key("MRN4471953", "STBRIGID-MRN")
+SEAL = GovernanceSeal(DataKey(b"k" * 32))
 
 
 def _withdrawn(*optouts: OptOut) -> Withdrawals:
-    return Withdrawals(frozenset(o.key for o in optouts), 1)
+    """The registry as a replica holds it: indexes only."""
+    return Withdrawals(frozenset(SEAL.sealed_optout(o).index for o in optouts), 1, SEAL.key)
 
 
 def test_an_optout_without_issuer_covers_the_id_under_every_issuer() -> None:
@@ -30,3 +33,14 @@ def test_one_optout_answers_the_same_as_the_registry() -> None:
     optout = OptOut("MRN4471953", "", "t")
     for patient in (BRIGID, "MRN4471953", patient_key("X", "STBRIGID-MRN")):
         assert optout.covers(patient) == _withdrawn(optout).covers(patient)
+
+
+def test_the_registry_holds_no_patient_id() -> None:
+    withdrawn = _withdrawn(OptOut("MRN4471953", "STBRIGID-MRN", "t"), OptOut("MRN0001", "", "t"))
+    assert not any("MRN" in index for index in withdrawn.indexes)
+    assert withdrawn.covers(BRIGID) and withdrawn.covers(patient_key("MRN0001", "ANY"))
+
+
+def test_indexes_made_with_another_key_withdraw_no_one() -> None:
+    other = Withdrawals(_withdrawn(OptOut("MRN4471953", "", "t")).indexes, 1, DataKey(b"o" * 32))
+    assert not other.covers(BRIGID) and not Withdrawals().covers(BRIGID)

@@ -367,10 +367,10 @@ def test_ledger_tampering_is_detected_by_the_cli_on_sqlite(
     assert cli(gateway, "ledger", "verify").returncode == 0
     database = gateway.workdir / "pseudonyms.sqlite3"
     with sqlite3.connect(database) as db:
-        (text,) = db.execute("SELECT entry FROM gov_ledger WHERE seq = 2").fetchone()
+        (text,) = db.execute("SELECT entry FROM gov_sealed_ledger WHERE seq = 2").fetchone()
         entry = json.loads(text)
         entry["actor"] = "key:somebodyelse"
-        db.execute("UPDATE gov_ledger SET entry = ? WHERE seq = 2", (json.dumps(entry),))
+        db.execute("UPDATE gov_sealed_ledger SET entry = ? WHERE seq = 2", (json.dumps(entry),))
     tampered = cli(gateway, "ledger", "verify")
     assert tampered.returncode == 1 and "entry 2 was changed" in tampered.stderr
 

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from support.gateway_server import REPO, GatewayProcess
+from support.gateway_server import REPO, SECRET, GatewayProcess
 from support.redis_server import RedisServer
 
+from gateway.cache.keys import Keyring
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.governance.factory import open_governance
 from gateway.governance.model import OptOut
+from gateway.governance.sealed import SealedGovernance
 
 JSON = {"Accept": "application/dicom+json"}
 DICOM = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}
@@ -98,7 +100,7 @@ def _until_all(replicas: list[GatewayProcess], condition: Callable[[GatewayProce
 
 def _governance(redis: RedisServer, action: Callable) -> object:
     async def run() -> object:
-        store = open_governance(redis.url)
+        store = SealedGovernance(open_governance(redis.url), Keyring(SECRET.encode()))
         try:
             return await action(store)
         finally:
@@ -114,7 +116,7 @@ def test_an_opt_out_holds_on_every_replica(replicas: list[GatewayProcess], redis
     _governance(redis, lambda store: store.add_optout(optout))
     took = _until_all(replicas, lambda replica: len(studies(replica)) == before[0] - 2)  # patient A: two studies
     assert took < PROPAGATION_S, took
-    _governance(redis, lambda store: store.remove_optout(optout.key))
+    _governance(redis, lambda store: store.remove_optout(optout))
     _until_all(replicas, lambda replica: len(studies(replica)) == before[0])
 
 
