@@ -7,12 +7,17 @@ import itertools
 
 import pytest
 
+from gateway.cache.errors import KeyMismatch
+from gateway.cache.keys import Keyring
+from gateway.cache.model import patient_key
+from gateway.governance.actions import verify_ledger
 from gateway.governance.chain import Verdict, verify
 from gateway.governance.errors import GovernanceUnavailable, VersionConflict
-from gateway.governance.model import Draft, OptOut, Versions
+from gateway.governance.model import Draft, LedgerEntry, OptOut, Versions
+from gateway.governance.sealed import SealedGovernance
 from gateway.governance.store import GovernanceStore
 
-from .conftest import Backend, sealed
+from .conftest import SECRET, Backend, sealed
 
 
 def draft(n: int, actor: str = "key:abc") -> Draft:
@@ -199,3 +204,59 @@ async def test_a_dump_of_the_store_holds_no_real_identifier(backend: Backend, st
         await store.append(planted_draft(n))
     dump = backend.dump()
     assert [value for value in planted_values() if value.encode() in dump] == []
+
+
+# -- the keyring: a new secret rewraps it; another secret opens nothing ----------------------------------------
+OTHER_SECRET = b"another-governance-secret-987654321"
+
+
+async def _fill(store: GovernanceStore) -> list[LedgerEntry]:
+    for n, (patient_id, issuer) in enumerate(PLANTED_PATIENTS):
+        await store.add_optout(OptOut(patient_id, issuer, f"2026-01-01T00:00:0{n}Z"))
+    return [await store.append(planted_draft(n)) for n in range(4)]
+
+
+async def test_a_rekeyed_store_opens_under_the_new_secret_and_only_under_it(backend: Backend) -> None:
+    raw = backend.open()
+    try:
+        before = sealed(raw)
+        entries, optouts = await _fill(before), await before.optouts()
+        await raw.replace_wrapped_keys(Keyring(SECRET).rewrap(await raw.wrapped_keys(), Keyring(OTHER_SECRET)))
+        after = sealed(raw, OTHER_SECRET)
+        assert await after.optouts() == optouts and await after.entries() == entries
+        withdrawn = await after.withdrawals(1)
+        assert withdrawn.covers(patient_key(*PLANTED_PATIENTS[0])) and withdrawn.covers(
+            patient_key(PLANTED_PATIENTS[1][0], "ANY-ISSUER"))
+        assert (await verify_ledger(after)).ok
+        with pytest.raises(KeyMismatch):
+            await sealed(raw, SECRET).unlock()
+    finally:
+        await raw.aclose()
+
+
+@pytest.mark.parametrize("call", ["optouts", "entries", "verify", "append", "withdrawals"])
+async def test_another_secret_fails_closed_with_a_clear_error(backend: Backend, store: GovernanceStore,
+                                                              call: str) -> None:
+    await _fill(store)
+    raw = backend.open()
+    other = sealed(raw, OTHER_SECRET)
+    calls = {"optouts": other.optouts, "entries": other.entries, "verify": lambda: verify_ledger(other),
+             "append": lambda: other.append(draft(9)), "withdrawals": lambda: other.withdrawals(1)}
+    try:
+        with pytest.raises(KeyMismatch) as refused:
+            await calls[call]()
+        assert refused.value.public_message == KeyMismatch.public_message  # names no value, tells what to check
+        assert not any(value in str(refused.value) for value in planted_values())
+    finally:
+        await raw.aclose()
+    assert len(await store.entries()) == 4  # nothing was written under the other secret
+
+
+async def test_an_entry_sealed_for_another_row_is_named_by_verify(backend: Backend, store: SealedGovernance) -> None:
+    entries = [await store.append(planted_draft(n)) for n in range(4)]
+    seal = await store.unlock()
+    moved = seal.kept(entries[1]).body["real"]  # entry 2's real UIDs, sealed to entry 2
+    third = seal.kept(entries[2])
+    backend.replace_entry(LedgerEntry(3, third.prev, third.hash, {**third.body, "real": moved}))
+    verdict = await verify_ledger(store)
+    assert not verdict.ok and verdict.bad_seq == 3 and "does not match its hash" in verdict.problem
