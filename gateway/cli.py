@@ -1,6 +1,7 @@
-"""`dicomweb-gateway serve | check-config | demo | optout | ledger | reidentify` (the verbs and flags are a contract).
+"""`dicomweb-gateway serve | check-config | demo | optout | ledger | reidentify | store` (the verbs and flags are a
+contract).
 
-The governance verbs live in `gateway.governance.commands`.
+The governance verbs live in `gateway.governance.commands`, the store verbs in `gateway.cache.commands`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from gateway.cache import commands as stores
 from gateway.errors import ConfigError
 from gateway.governance import commands as governance
 from gateway.settings import Settings, load_settings
@@ -27,10 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
     governance.add_parsers(verbs)
+    stores.add_parsers(verbs)
     args = parser.parse_args(argv)
     try:
         if args.verb in governance.VERBS:
             return governance.run(args)
+        if args.verb in stores.VERBS:
+            return stores.run(args)
         if args.verb == "serve":
             return serve(load_settings(args.config))
         if args.verb == "check-config":

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from gateway.cache.factory import open_store
+from gateway.cache.errors import KeyMismatch
 from gateway.cache.keys import Keyring
 from gateway.cache.migration import has_legacy
 from gateway.cache.resolver import Resolver
@@ -48,23 +49,35 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = open_store(settings.store.url, timeout=settings.store.timeout_s)
     app[STORE] = store
-    await _refuse_legacy_layout(store)
-    app[RESOLVER] = Resolver(store, Keyring(settings.secret.get_secret_value().encode()), settings.key_version)
+    keyring = Keyring(settings.secret.get_secret_value().encode())
+    await _refuse_unreadable(settings.source, store, keyring)
+    app[RESOLVER] = Resolver(store, keyring, settings.key_version)
     yield
     await store.aclose()
 
 
-async def _refuse_legacy_layout(store: PseudonymStore) -> None:
-    """Never serve beside real values in clear: a store the old layout wrote must be migrated first."""
+async def _refuse_unreadable(source: str, store: PseudonymStore, keyring: Keyring) -> None:
+    """Never serve beside real values in clear, nor on keys this secret does not open: a store the old layout
+    wrote must be migrated first, and a rekeyed one needs the new secret. One that cannot be asked now (down at
+    start) is not refused: every call fails closed until it answers."""
     try:
         legacy = await has_legacy(store)
+        wrapped = await store.wrapped_keys()
     except StoreUnavailable:
-        log.warning("the pseudonym store's layout could not be checked: it is unavailable")
+        log.warning("the pseudonym store could not be checked: it is unavailable")
         return
+    try:
+        for name, key in wrapped.items():
+            keyring.unwrap(name, key)
+    except KeyMismatch:
+        await store.aclose()
+        raise ConfigError(
+            source, "store.url", "holds keys wrapped under another secret: GATEWAY_SECRET does not open them"
+        ) from None
     if legacy:
         await store.aclose()
         raise ConfigError(
-            "store",
+            source,
             "store.url",
             "holds the clear layout of an earlier version; run "
             "`dicomweb-gateway store migrate` with the gateways stopped",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support import legacy_store as legacy
 
 from gateway.cache.derive import derive
 from gateway.cache.errors import IrreversibleScope, KeyMismatch, PseudonymsExhausted
@@ -14,7 +15,6 @@ from gateway.cache.model import IdKind, Needs, PseudonymScheme, ScopeSpec
 from gateway.cache.resolver import Resolver
 from gateway.cache.store import Claim, PseudonymStore
 
-from . import legacy
 from .backends import Backend, RedisBackend, SqliteBackend
 
 SECRET = b"contract-suite-secret-0123456789"

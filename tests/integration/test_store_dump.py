@@ -46,8 +46,9 @@ def crawl(gateway: GatewayProcess, role: str) -> list[str]:
 
 def govern(gateway: GatewayProcess, researcher_study: str) -> None:
     def admin(method: str, path: str, body: dict[str, str]) -> requests.Response:
-        return requests.request(method, gateway.url + "/admin" + path, headers=gateway.headers("admin"), json=body,
-                                timeout=30)
+        return requests.request(
+            method, gateway.url + "/admin" + path, headers=gateway.headers("admin"), json=body, timeout=30
+        )
 
     assert admin("POST", "/optouts", {"PatientID": PLANTED["id.patient_a"]}).status_code == 201
     with_issuer = {"PatientID": PLANTED["id.patient_a_other"], "IssuerOfPatientID": PLANTED["id.patient_a_issuer"]}

@@ -34,8 +34,11 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    def __init__(self, workdir: Path, *, upstream_url: str, store_url: str | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, workdir: Path, *, upstream_url: str, store_url: str | None = None, secret: str = SECRET, **overrides: Any
+    ) -> None:
         self.workdir = workdir
+        self.secret = secret
         self.port = free_port()
         config: dict[str, Any] = {
             "listen": {"host": "127.0.0.1", "port": self.port, **overrides.pop("listen", {})},
@@ -62,7 +65,7 @@ class GatewayProcess:
         return self.url + "/dicom-web"
 
     def start(self) -> GatewayProcess:
-        env = {**os.environ, "GATEWAY_SECRET": SECRET}
+        env = {**os.environ, "GATEWAY_SECRET": self.secret}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "serve", "--config", str(self.config_path)],
