@@ -149,3 +149,18 @@ def test_optout_add_reports_how_many_studies_the_origin_holds(
     else:
         assert "opted out: 1 patient; warning: the origin holds no study of this patient" in said.err
     assert patient not in said.out + said.err  # the report never repeats the identifier
+
+
+@pytest.mark.parametrize("verb", [["ledger", "verify"], ["optout", "list"], ["ledger", "export"]])
+def test_governance_verbs_under_another_secret_fail_closed_with_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, verb: list[str]
+) -> None:
+    config = _governance_config(tmp_path, f"http://127.0.0.1:{free_port()}/dicom-web")
+    monkeypatch.setenv("GATEWAY_SECRET", "a" * 32)
+    main(["optout", "add", "--config", config, "MRN-PLANTED-1"])
+    monkeypatch.setenv("GATEWAY_SECRET", "b" * 32)
+    capsys.readouterr()
+    assert main([*verb, "--config", config]) == 4
+    said = capsys.readouterr()
+    assert said.err == f"{verb[0]} failed: the gateway's store was sealed under another secret; check GATEWAY_SECRET\n"
+    assert "MRN-PLANTED-1" not in said.out + said.err

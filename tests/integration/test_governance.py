@@ -21,6 +21,7 @@ import requests
 from support.gateway_server import REPO, SECRET, GatewayProcess
 from support.redis_server import RedisServer
 
+from gateway.cache.keys import Keyring
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
@@ -420,3 +421,26 @@ def test_the_gateway_refuses_a_ledger_redis_that_does_not_fsync_every_write(
         start_gateway(orthanc.dicomweb_url, store_url=redis_server.url)
     assert "store.url: the ledger's Redis must fsync every write" in str(refused.value)
     assert "appendfsync always" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("left_there", "refusal"),
+    [
+        (("optouts", "MRN1", '{"added_at":"t","issuer":"","patient_id":"MRN1"}'),
+         "governance.url: holds the governance records in the clear layout of an earlier version; run "
+         "`dicomweb-gateway store migrate`"),
+        (("keyring", "governance", Keyring(b"another-secret-0123456789").proposal("governance")),
+         "governance.url: holds governance records sealed under another secret"),
+    ],
+    ids=["clear-layout", "another-secret"],
+)
+def test_the_gateway_refuses_a_governance_store_it_cannot_open(
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], redis_server: RedisServer,
+    left_there: tuple[str, str, str], refusal: str,
+) -> None:
+    key, field, value = left_there
+    redis_server.command("HSET", f"gwgov:{{g}}:{key}", field, value)
+    with pytest.raises(RuntimeError, match="gateway exited early") as refused:
+        start_gateway(orthanc.dicomweb_url, governance={"url": redis_server.url})
+    assert refusal in str(refused.value)
+    assert "MRN1" not in str(refused.value)
