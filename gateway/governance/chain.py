@@ -5,6 +5,8 @@
 A changed entry no longer matches its own hash (or, if its hash was forged too, the next entry's `prev`).
 A deleted entry leaves a gap in `seq`; a deleted tail leaves the store's head pointing past the last entry.
 A store that lost its tail or its whole history (head and all) falls short of its witness (witness.py).
+The hash covers the body in clear, though the stores keep its real identifiers sealed (sealing.py): verifying
+needs the secret, and sealing or migrating an entry changes no hash.
 """
 
 from __future__ import annotations
