@@ -30,7 +30,7 @@ from typing import TypeVar, cast
 
 from gateway.cache.redis_urls import bounded, connect
 from gateway.governance.chain import canonical, seal
-from gateway.governance.errors import GovernanceUnavailable, VersionConflict
+from gateway.governance.errors import GovernanceUnavailable, UnmigratedStore, VersionConflict
 from gateway.governance.model import (
     EMPTY_HEAD,
     Draft,
@@ -234,6 +234,8 @@ class RedisGovernance:
             if await self._bounded(self._drop_legacy([LEGACY_OPTOUTS, LEGACY_LEDGER, VERSIONS], args)):
                 await self._forget_clear_history()
                 break
+        else:
+            raise UnmigratedStore()  # something kept writing the clear layout: the gateways were not stopped
         return converted
 
     async def _copy_optout(self, optout: SealedOptOut) -> int:
