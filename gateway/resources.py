@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from gateway.cache.factory import open_store
 from gateway.cache.errors import KeyMismatch
+from gateway.cache.factory import open_store
 from gateway.cache.keys import Keyring
 from gateway.cache.migration import has_legacy
 from gateway.cache.resolver import Resolver

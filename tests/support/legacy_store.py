@@ -12,11 +12,10 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from support.redis_server import RedisServer
-
 from gateway.cache.derive import derive
 from gateway.cache.model import IdKind, ScopeSpec
 from gateway.cache.redis_store import scope_tag
+from support.redis_server import RedisServer
 
 Row = tuple[ScopeSpec, IdKind, str, str]  # scope, kind, real, pseudonym
 
