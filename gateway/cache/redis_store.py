@@ -27,16 +27,18 @@ within that bound, and the next call reconnects, so the gateway recovers without
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar, cast
 
 from gateway.cache.model import IdKind
-from gateway.cache.redis_urls import bounded, connect
+from gateway.cache.redis_urls import bounded, connect, forget_clear_history
 from gateway.cache.store import Claim, LegacyMapping
 from gateway.errors import StoreUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger("gateway.store")
 
 # KEYS: index and claim hash of each kind, in pairs. ARGV: the number of kinds, then (count, unique) per kind,
 # then (index, pseudonym, sealed) per claim, kind after kind. Returns the pseudonym of record per claim, in
@@ -176,6 +178,7 @@ class RedisStore:
     async def drop_legacy(self) -> None:
         for _, _, key in await self._legacy_keys():
             await self._bounded(self._client.delete(key, f"{key}:reverse"))
+        await forget_clear_history(self._client, timeout=self._timeout, log=log)
 
     async def ping(self) -> None:
         await self._bounded(self._client.ping())

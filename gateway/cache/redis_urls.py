@@ -14,6 +14,7 @@ is what lets the gateway recover without a restart while still answering 503 wit
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -101,3 +102,18 @@ async def bounded(call: Awaitable[T], *, timeout: float, unavailable: Callable[[
     if task and task.cancelling() > cancel_requests:
         raise asyncio.CancelledError
     return result
+
+
+class _NotRewritten(Exception):
+    pass
+
+
+async def forget_clear_history(client: Redis | RedisCluster, *, timeout: float, log: logging.Logger) -> None:
+    """Rewrite the append-only file, which still holds every clear value an earlier version wrote, after a
+    migration deleted them from the keyspace. Where the command is not available (a managed service, a renamed
+    command), say so: the operator must rewrite the file or let it expire."""
+    try:
+        await bounded(client.bgrewriteaof(), timeout=timeout, unavailable=_NotRewritten)
+    except _NotRewritten:
+        log.warning("the Redis append-only file still holds the clear layout: rewrite it (BGREWRITEAOF)",
+                    extra={"kind": "migration"})

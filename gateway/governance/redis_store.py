@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Mapping
 from typing import TypeVar, cast
 
-from gateway.cache.redis_urls import bounded, connect
+from gateway.cache.redis_urls import bounded, connect, forget_clear_history
 from gateway.governance.chain import canonical, seal
 from gateway.governance.errors import GovernanceUnavailable, UnmigratedStore, VersionConflict
 from gateway.governance.model import (
@@ -232,7 +232,7 @@ class RedisGovernance:
             last_id = await self._copy_ledger(seal, converted)
             args: list[str | int] = [len(optouts), last_id]
             if await self._bounded(self._drop_legacy([LEGACY_OPTOUTS, LEGACY_LEDGER, VERSIONS], args)):
-                await self._forget_clear_history()
+                await forget_clear_history(self._client, timeout=self._timeout, log=log)
                 break
         else:
             raise UnmigratedStore()  # something kept writing the clear layout: the gateways were not stopped
@@ -253,15 +253,6 @@ class RedisGovernance:
             converted["entries"] += len(page)
             start = page[-1][0]
         return await self._last_id(LEGACY_LEDGER)
-
-    async def _forget_clear_history(self) -> None:
-        """Rewrite the append-only file, which still holds every clear record the earlier version wrote. Where
-        the command is not available (a managed service), say so: the operator must rewrite or expire it."""
-        try:
-            await self._bounded(self._client.bgrewriteaof())
-        except GovernanceUnavailable:
-            log.warning("the Redis append-only file still holds the clear layout: rewrite it (BGREWRITEAOF)",
-                        extra={"kind": "migration"})
 
     async def durability_problem(self) -> str | None:
         found = {name: await self._config(name) for name in _DURABLE}

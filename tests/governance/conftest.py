@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
@@ -160,36 +159,10 @@ class RedisBackend:
                 client.xadd(LEDGER, fields, id=stream_id)
 
     def dump(self) -> bytes:
-        with closing(redis.Redis.from_url(self.server.url)) as client:
-            values = b"\n".join(key + b" " + repr(_value(client, key)).encode() for key in client.scan_iter())
-            _rewritten(client)
-        files = b"".join(f.read_bytes() for f in sorted(self.server.dir.rglob("*")) if f.is_file())
-        return values + files
+        return self.server.dump()
 
     def write_legacy(self, optouts: list[OptOut], entries: list[LedgerEntry], head: Head) -> None:
         legacy.write_redis(self.server.url, optouts, entries, head)
-
-
-def _rewritten(client: redis.Redis) -> None:
-    """Wait for an append-only file rewrite under way (a migration starts one) to finish."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        persistence = client.info("persistence")
-        if not persistence["aof_rewrite_in_progress"] and not persistence["aof_rewrite_scheduled"]:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the append-only file rewrite did not finish")
-
-
-def _value(client: redis.Redis, key: bytes) -> object:
-    kind = client.type(key)
-    if kind == b"hash":
-        return client.hgetall(key)
-    if kind == b"stream":
-        return client.xrange(key)
-    if kind == b"string":
-        return client.get(key)
-    raise AssertionError(f"the governance store holds no {kind!r}: teach dump to read it")
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -100,7 +100,9 @@ class RedisServer:
         return calls
 
     def dump(self) -> bytes:
-        """Every key and value it holds, read with a client of its own: what a copy of it gives an attacker."""
+        """What a copy of it gives an attacker: every key and value, read with a client of its own, and then the
+        bytes of every file in its directory (the append-only file remembers values the keyspace forgot), once
+        any rewrite under way (a migration starts one) has finished."""
         client = redis.Redis(host="127.0.0.1", port=self.port)
         try:
             parts: list[bytes] = []
@@ -122,9 +124,11 @@ class RedisServer:
                     parts += client.zrange(key, 0, -1)
                 else:
                     raise AssertionError(f"a key of a type the dump does not read: {kind!r}")
-            return b"\n".join(parts)
+            _await_rewrite(client)
         finally:
             client.close()
+        files = [path.read_bytes() for path in sorted(self.dir.rglob("*")) if path.is_file()]
+        return b"\n".join(parts + files)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 10
@@ -140,3 +144,13 @@ class RedisServer:
                 pass
             time.sleep(0.05)
         raise RuntimeError("redis-server did not become ready")
+
+
+def _await_rewrite(client: redis.Redis) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        persistence = client.info("persistence")
+        if not persistence["aof_rewrite_in_progress"] and not persistence["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the append-only file rewrite did not finish")
