@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from gateway.cache.keys import DataKey, Keyring, pseudonym_key_name
-from gateway.cache.store import Claim, PseudonymStore
+from gateway.cache.store import Claim, PseudonymStore, data_key
 
 BATCH = 500
 
@@ -56,5 +56,4 @@ async def migrate(store: PseudonymStore, keyring: Keyring, *, key_version: int) 
 
 async def _scope_key(store: PseudonymStore, keyring: Keyring, scope: str, key_version: int) -> DataKey:
     # The old code stored a scope's key version before its first mapping, so this reads the version of record.
-    name = pseudonym_key_name(await store.scope_key_version(scope, key_version))
-    return DataKey(keyring.unwrap(name, await store.wrapped_key(name, keyring.proposal(name))))
+    return await data_key(store, keyring, pseudonym_key_name(await store.scope_key_version(scope, key_version)))

@@ -15,7 +15,7 @@ from gateway.cache.errors import PseudonymsExhausted
 from gateway.cache.keys import DataKey, Keyring, pseudonym_key_name
 from gateway.cache.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.cache.reversal import keeps_reverse, require_reverse
-from gateway.cache.store import Claim, PseudonymStore
+from gateway.cache.store import Claim, PseudonymStore, data_key
 
 # A value whose first 64 candidates all name other values lives in a scope whose pseudonyms are far too short.
 MAX_CANDIDATES = 64
@@ -90,10 +90,8 @@ class Resolver:
             self._scope_versions[scope.name] = version
         version = self._scope_versions[scope.name]
         if version not in self._keys:
-            name = pseudonym_key_name(version)
             with metrics.store_round_trip("wrapped_key"):
-                wrapped = await self._store.wrapped_key(name, self._keyring.proposal(name))
-            self._keys[version] = DataKey(self._keyring.unwrap(name, wrapped))
+                self._keys[version] = await data_key(self._store, self._keyring, pseudonym_key_name(version))
         return self._keys[version]
 
 

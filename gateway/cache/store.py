@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.cache.keys import DataKey
+from gateway.cache.keys import DataKey, Keyring
 from gateway.cache.model import IdKind
 
 
@@ -61,6 +61,11 @@ class KeyringStore(Protocol):
 
     async def replace_wrapped_keys(self, keys: Mapping[str, str]) -> None:
         """Overwrite these entries (rekey: the same data keys, wrapped under a new secret)."""
+
+
+async def data_key(store: KeyringStore, keyring: Keyring, name: str) -> DataKey:
+    """The data key called `name`, created (from the secret) by the first process that asks for it."""
+    return DataKey(keyring.unwrap(name, await store.wrapped_key(name, keyring.proposal(name))))
 
 
 class PseudonymStore(KeyringStore, Protocol):

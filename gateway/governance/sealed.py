@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.cache.keys import DataKey, Keyring
-from gateway.cache.store import KeyringStore
+from gateway.cache.store import KeyringStore, data_key
 from gateway.governance.errors import UnmigratedStore
 from gateway.governance.model import Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions, Withdrawals
 from gateway.governance.sealing import KEY_NAME, GovernanceSeal
@@ -21,8 +21,7 @@ from gateway.governance.store import GovernanceBackend
 
 async def governance_key(store: KeyringStore, keyring: Keyring) -> DataKey:
     """The store's governance data key, created (from the secret) by the first process that asks."""
-    wrapped = await store.wrapped_key(KEY_NAME, keyring.proposal(KEY_NAME))
-    return DataKey(keyring.unwrap(KEY_NAME, wrapped))
+    return await data_key(store, keyring, KEY_NAME)
 
 
 class SealedGovernance:
