@@ -1,8 +1,8 @@
 """The vocabulary shared by the de-identification engine and the pseudonym store.
 
 The engine walks an instance (or a DICOM JSON object) and says which real values it needs replacements for
-(`Needs`). The resolver proposes keyed (HMAC) values for them, and the store turns the proposals into the
-values of record in one round trip (get-or-create). The engine then applies the resulting `Mappings`. A value
+(`Needs`). The resolver derives keyed (HMAC) candidates for them and claims them in the store, which answers
+with the values of record in one round trip (store.py). The engine then applies the resulting `Mappings`. A value
 the engine asks for that is not in `Mappings` is an error: the engine never falls back to the real value.
 """
 

@@ -2,8 +2,8 @@
 
 SQLite calls block, so each store owns one worker thread and one connection; the event loop only awaits the
 worker. WAL keeps readers and the writer from blocking each other, and busy_timeout lets several gateway
-processes share the file: a get-or-create batch is one BEGIN IMMEDIATE transaction (INSERT OR IGNORE, then
-SELECT), so the first process to commit a value wins and every other process reads that value. SQLite's lock
+processes share the file: a claim batch is one BEGIN IMMEDIATE transaction (SELECT, then INSERT where nothing
+was found), so the first process to commit a value or a pseudonym wins and every other process reads it. SQLite's lock
 is not fair: under a burst of first sightings one process can hold it for a long run of transactions while
 the others wait (up to the timeout). Several replicas belong on Redis.
 
