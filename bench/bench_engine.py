@@ -30,9 +30,9 @@ from itertools import cycle
 import pydicom
 from pydicom.data import get_testdata_file
 
-from gateway.cache.model import IdKind, Mappings, Needs
-from gateway.rules.engine import Engine
-from gateway.rules.profile import Profile, load_profiles
+from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile, load_profiles
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 Step = Callable[[], bytes]
@@ -173,7 +173,7 @@ NOTES = [
     "- The tools do not do the same work. The gateway applies its role profile (PS3.15 Basic Profile plus the",
     "  role's options, Table E.1-1 2024b + 2026c/d); dicognito applies its own fixed anonymization; deid applies",
     "  its default recipe. The figures compare the cost of a header pass, not the quality of the result.",
-    "- The gateway parses and writes the header itself (`gateway/rules/header.py`): untouched elements stay raw",
+    "- The gateway parses and writes the header itself (`gateway/core/rules/header.py`): untouched elements stay raw",
     "  and are copied byte for byte. dicognito and deid go through pydicom's reader and writer, which alone cost",
     "  several milliseconds per CT header.",
     "- `gateway researcher` and `gateway external` use Mappings resolved in advance for the whole series, as the",

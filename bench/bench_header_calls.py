@@ -24,11 +24,11 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from rules.conftest import mappings_for  # noqa: E402
 
-from gateway.cache.model import Needs  # noqa: E402
 from gateway.codec.part10_stream import split_part10  # noqa: E402
+from gateway.core.pseudonyms.model import Needs  # noqa: E402
+from gateway.core.rules.engine import Engine  # noqa: E402
+from gateway.core.rules.profile import load_profiles  # noqa: E402
 from gateway.demo.samples import large_ct_study  # noqa: E402
-from gateway.rules.engine import Engine  # noqa: E402
-from gateway.rules.profile import load_profiles  # noqa: E402
 
 
 def calls(work: object) -> int:

@@ -13,11 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.cache.keys import Keyring
-from gateway.governance.chain import verify
-from gateway.governance.model import Draft
-from gateway.governance.sealed import SealedGovernance
-from gateway.governance.sqlite import SqliteGovernance
+from gateway.adapters.sqlite.governance import SqliteGovernance
+from gateway.core.governance.chain import verify
+from gateway.core.governance.model import Draft
+from gateway.core.governance.sealed import SealedGovernance
+from gateway.core.keys import Keyring
 
 
 def draft(n: int) -> Draft:

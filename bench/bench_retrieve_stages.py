@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_retrieve_stages.py [--instances 200] [--role researcher]
 
 The body is a multipart/related study of 512x512 CT instances fed in 1 MiB chunks, as the origin sends it;
-each part goes through the same stages as `gateway.handlers.retrieve`, with the embedded SQLite store warm.
+each part goes through the same stages as `gateway.web.handlers.retrieve`, with the embedded SQLite store warm.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from gateway.cache.keys import Keyring
-from gateway.cache.resolver import Resolver
-from gateway.cache.sqlite import SqliteStore
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
 from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.codec.part10_stream import Part10Stream
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile, load_profiles
 from gateway.demo.samples import large_ct_study
-from gateway.rules.engine import Engine
-from gateway.rules.profile import Profile, load_profiles
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,12 +26,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from support.redis_server import RedisServer  # noqa: E402
 
-from gateway.cache.keys import Keyring  # noqa: E402
-from gateway.cache.model import IdKind, Needs, ScopeSpec  # noqa: E402
-from gateway.cache.redis_store import RedisStore  # noqa: E402
-from gateway.cache.resolver import Resolver  # noqa: E402
-from gateway.cache.sqlite import SqliteStore  # noqa: E402
-from gateway.cache.store import PseudonymStore  # noqa: E402
+from gateway.adapters.redis.pseudonyms import RedisStore  # noqa: E402
+from gateway.adapters.sqlite.pseudonyms import SqliteStore  # noqa: E402
+from gateway.core.keys import Keyring  # noqa: E402
+from gateway.core.pseudonyms.model import IdKind, Needs, ScopeSpec  # noqa: E402
+from gateway.core.pseudonyms.resolver import Resolver  # noqa: E402
+from gateway.core.pseudonyms.store import PseudonymStore  # noqa: E402
 
 INSTANCES = 500
 SCRIPTED = {"hsetnx", "hget", "hset", "set", "get", "info"}  # run inside our scripts, or by redis-cli: not round trips

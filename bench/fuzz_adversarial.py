@@ -26,8 +26,8 @@ from adversarial.engine_run import run_json, run_part10  # noqa: E402
 from adversarial.leaks import Scanner  # noqa: E402
 from adversarial.mutations import json_case, part10_case  # noqa: E402
 
-from gateway.rules.engine import Engine  # noqa: E402
-from gateway.rules.profile import load_profiles  # noqa: E402
+from gateway.core.rules.engine import Engine  # noqa: E402
+from gateway.core.rules.profile import load_profiles  # noqa: E402
 
 ROLES = ("researcher", "external", "ai-service")
 

@@ -21,7 +21,7 @@ translated into this tree at the adapter that calls them.
     │   └── UpstreamProtocolError   502 (a body we cannot parse)
     ├── StoreUnavailable       503, the pseudonym store cannot be reached in time
     ├── IrreversibleScope      409  ┐
-    ├── KeyMismatch            503  ├ gateway.cache.errors: a reversal a scope forbids, a store the secret
+    ├── KeyMismatch            503  ├ gateway.core.pseudonyms.errors: a reversal a scope forbids, a store the secret
     ├── PseudonymsExhausted    503  ┘ does not open, a scope with no free pseudonym
     └── DeidentificationError  500, the engine could not fully process something
         └── Withheld                an instance left out on purpose, with a reason

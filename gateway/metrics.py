@@ -7,7 +7,7 @@ transaction names, role names, statuses, reason codes and error kinds, never a U
 
 The series live in the gateway's own registry, not prometheus-client's global one, so building several apps
 in one process (the tests do) never registers a collector twice. This module does not import aiohttp: the
-pseudonym store's resolver calls it, and `gateway/cache/` stays free of the web framework.
+pseudonym store's resolver calls it, and `gateway/core/` stays free of the web framework.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from gateway.roles import RoleBook
+from gateway.core.roles import RoleBook
 from gateway.settings import Settings, settings_from_mapping
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.logs import JsonLines, configure
-from gateway.middleware import Cors, exchange
+from gateway.web.middleware import Cors, exchange
 
 
 def test_a_warning_quoting_a_value_loses_its_text(capsys: pytest.CaptureFixture[str]) -> None:

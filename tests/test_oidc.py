@@ -21,10 +21,10 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.gateway_server import ROLE_KEYS, GatewayProcess, running_gateway
 
-from gateway.auth import ApiKeys, Authenticator
+from gateway.adapters.oidc import OidcVerifier
+from gateway.core.auth import ApiKeys, Authenticator
 from gateway.demo.orthanc import OrthancProcess
 from gateway.errors import ConfigError, Forbidden, Unauthenticated
-from gateway.oidc import OidcVerifier
 from gateway.settings import Oidc
 
 ISSUER = "https://sso.hospital.example/realms/imaging"

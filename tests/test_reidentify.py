@@ -1,4 +1,4 @@
-"""gateway.reidentify in-process: pseudonyms back to real values at any depth, and the refusals."""
+"""gateway.core.stow in-process: pseudonyms back to real values at any depth, and the refusals."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from gateway.cache.model import IdKind
-from gateway.reidentify import (
+from gateway.core.pseudonyms.model import IdKind
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile, load_profiles
+from gateway.core.stow import (
     DOES_NOT_MATCH,
     PROCESSING_FAILURE,
     Level,
@@ -22,8 +24,6 @@ from gateway.reidentify import (
     collect,
     reverse,
 )
-from gateway.rules.engine import Engine
-from gateway.rules.profile import Profile, load_profiles
 
 ROLES = pathlib.Path(__file__).resolve().parents[1] / "conf" / "roles"
 REAL = {"2.25.1": "1.9.1", "2.25.2": "1.9.1.1", "2.25.3": "1.9.1.1.1", "2.25.4": "1.9.1.1.0"}  # pseudonym -> real

@@ -19,19 +19,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cache.keys import Keyring
-from gateway.cache.resolver import Resolver
-from gateway.cache.sqlite import SqliteStore
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
 from gateway.codec.multipart import MultipartWriter, iter_parts
+from gateway.core.governance.disclosure import Audit, Disclosure
+from gateway.core.governance.model import Draft, LedgerEntry, Withdrawals
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import load_profiles
+from gateway.core.urls import UrlMap
 from gateway.demo.samples import sample_studies
 from gateway.errors import Unreadable
-from gateway.governance.disclosure import Audit, Disclosure
-from gateway.governance.model import Draft, LedgerEntry, Withdrawals
-from gateway.handlers.retrieve import _instance
-from gateway.rules.engine import Engine
-from gateway.rules.profile import load_profiles
-from gateway.urls import UrlMap
-from gateway.view import View
+from gateway.web.handlers.retrieve import _instance
+from gateway.web.view import View
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCES = [*sample_studies()["a_ct"][:3], *sample_studies()["b_cr"], *sample_studies()["c_us"]]

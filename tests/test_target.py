@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.core.target import Target, rendering_query
+from gateway.core.transactions import TRANSACTIONS
 from gateway.errors import BadRequest
-from gateway.target import Target, rendering_query
-from gateway.transactions import TRANSACTIONS
 
 FRAMES = next(t.path for t in TRANSACTIONS if t.name == "retrieve_instance_frames")
 BULK = next(t.path for t in TRANSACTIONS if t.name == "retrieve_bulkdata" and "{tagpath" in t.path)

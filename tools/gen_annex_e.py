@@ -1,4 +1,4 @@
-"""Generate gateway/rules/annex_e_table.py from the shared PS3.15 extracts.
+"""Generate gateway/core/rules/annex_e_table.py from the shared PS3.15 extracts.
 
 Run from anywhere: `python tools/gen_annex_e.py`. It reads Table E.1-1 (2024b plus the rows added up to
 2026c/d) and Table E.3.10-1 (safe private attributes) from `../shared/data/` next to the repository root, and
@@ -13,7 +13,7 @@ import re
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
-OUT = REPO / "gateway" / "rules" / "annex_e_table.py"
+OUT = REPO / "gateway" / "core" / "rules" / "annex_e_table.py"
 EDITION = "2024b + additions 2026c/d"
 SAFE_PRIVATE_EDITION = "2020b"
 COLUMNS = (

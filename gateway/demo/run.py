@@ -78,6 +78,6 @@ def _announce(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
-    from gateway.app import run
+    from gateway.web.app import run
 
     run(settings)

@@ -14,8 +14,8 @@ from adversarial.engine_run import run_json, run_part10
 from adversarial.leaks import Scanner
 from adversarial.mutations import json_case, part10_case
 from adversarial.phantoms import phantoms
-from gateway.rules.engine import Engine
-from gateway.rules.profile import load_profiles
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import load_profiles
 
 ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf" / "roles"
 ROLES = ("researcher", "external", "ai-service")

@@ -7,9 +7,9 @@ import secrets
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
-from gateway.cache.factory import open_store
-from gateway.cache.keys import Keyring
-from gateway.cache.model import IdKind, Needs, PseudonymScheme, ScopeSpec
+from gateway.adapters.backends import open_store
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.model import IdKind, Needs, PseudonymScheme, ScopeSpec
 
 SECRET = b"concurrency-test-secret-0123456789"
 SCOPE = ScopeSpec("race", reversible=True)
@@ -29,7 +29,7 @@ def sight_patients(url: str, mode: str, patients: list[str], start: Barrier, res
 
 
 async def _sight(url: str, mode: str, patients: list[str], start: Barrier) -> dict[str, tuple[str, int]]:
-    from gateway.cache.resolver import Resolver
+    from gateway.core.pseudonyms.resolver import Resolver
 
     # A generous bound: this test is about atomicity, and 8 processes share 2 CPUs and one SQLite file.
     store = open_store(url, timeout=60)

@@ -7,9 +7,9 @@ from typing import Protocol
 
 from support.redis_server import RedisServer
 
-from gateway.cache.redis_store import RedisStore
-from gateway.cache.sqlite import SqliteStore
-from gateway.cache.store import PseudonymStore
+from gateway.adapters.redis.pseudonyms import RedisStore
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
+from gateway.core.pseudonyms.store import PseudonymStore
 
 # Commands our Lua scripts run inside Redis: they are not round trips. INFO is the test's own redis-cli.
 _NOT_ROUND_TRIPS = {"hsetnx", "hget", "hset", "set", "get", "info"}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cache.store import PseudonymStore
+from gateway.core.pseudonyms.store import PseudonymStore
 
 from .backends import Backend, RedisBackend, SqliteBackend
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cache.derive import derive
-from gateway.cache.keys import Keyring
-from gateway.cache.model import IdKind
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.derive import derive
+from gateway.core.pseudonyms.model import IdKind
 
 from ._workers import CRAMPED, SECRET, sight_patients
 

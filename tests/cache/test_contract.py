@@ -7,13 +7,13 @@ from dataclasses import replace
 import pytest
 from support import legacy_store as legacy
 
-from gateway.cache.derive import derive
-from gateway.cache.errors import IrreversibleScope, KeyMismatch, PseudonymsExhausted
-from gateway.cache.keys import Keyring
-from gateway.cache.migration import has_legacy, migrate
-from gateway.cache.model import IdKind, Needs, PseudonymScheme, ScopeSpec
-from gateway.cache.resolver import Resolver
-from gateway.cache.store import Claim, PseudonymStore
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.derive import derive
+from gateway.core.pseudonyms.errors import IrreversibleScope, KeyMismatch, PseudonymsExhausted
+from gateway.core.pseudonyms.migration import has_legacy, migrate
+from gateway.core.pseudonyms.model import IdKind, Needs, PseudonymScheme, ScopeSpec
+from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.pseudonyms.store import Claim, PseudonymStore
 
 from .backends import Backend, RedisBackend, SqliteBackend
 

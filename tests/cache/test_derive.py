@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache import derive as deriving
-from gateway.cache.derive import ALPHABET, check_scheme
-from gateway.cache.keys import DataKey, Keyring
-from gateway.cache.model import IdKind, PseudonymScheme, ScopeSpec
+from gateway.core.keys import DataKey, Keyring
+from gateway.core.pseudonyms import derive as deriving
+from gateway.core.pseudonyms.derive import ALPHABET, check_scheme
+from gateway.core.pseudonyms.model import IdKind, PseudonymScheme, ScopeSpec
 
 SECRET = b"derive-test-secret-0123456789abc"
 SCOPE = ScopeSpec("research", reversible=True)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from support.redis_server import REDIS_SERVER, RedisServer, free_port
 
-from gateway.cache.factory import open_store
-from gateway.cache.model import IdKind
-from gateway.cache.redis_store import RedisStore
-from gateway.cache.sqlite import SqliteStore
-from gateway.cache.store import Claim
+from gateway.adapters.backends import open_store
+from gateway.adapters.redis.pseudonyms import RedisStore
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
+from gateway.core.pseudonyms.model import IdKind
+from gateway.core.pseudonyms.store import Claim
 
 CLAIM = [Claim(IdKind.UID, "index-of-1.2.3", "2.25.1", "sealed-1.2.3")]
 PROPOSAL = ["2.25.1"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from support.redis_server import RedisServer
 
-from gateway.cache.model import IdKind
-from gateway.cache.redis_store import RedisStore
-from gateway.cache.sqlite import SqliteStore
-from gateway.cache.store import Claim
+from gateway.adapters.redis.pseudonyms import RedisStore
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
+from gateway.core.pseudonyms.model import IdKind
+from gateway.core.pseudonyms.store import Claim
 from gateway.errors import StoreUnavailable
 
 CLAIM = [Claim(IdKind.PATIENT, "index-of-a-real-id", "RID-A")]

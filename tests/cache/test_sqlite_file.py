@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from gateway.cache.sqlite_file import open_shared
+from gateway.adapters.sqlite.file import open_shared
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;"
 

@@ -3,7 +3,7 @@
 Each back end also knows how to tamper with its own ledger the way an intruder with write access to the
 store would: rewrite an entry's stored text (SQLite) or delete a stream entry (Redis, whose stream entries
 cannot be edited in place), or delete the last entry; and how to lose it the way an accident would: roll the
-tail back (head and all), or come back empty. Every store is opened with a witness (gateway.governance.witness).
+tail back (head and all), or come back empty. Every store is opened with a witness (gateway.adapters.witness).
 `dump` is what a copy of the store gives someone who has it but not the secret: every value it holds, read around
 the code under test, and the bytes of its files, where deleted records can linger (SQLite's file and WAL, Redis's
 append-only file). `write_legacy` writes the clear layout of the code before issue 12 (legacy.py).
@@ -25,13 +25,13 @@ import pytest
 import redis
 from support.redis_server import RedisServer
 
-from gateway.cache.keys import Keyring
-from gateway.governance.model import Head, LedgerEntry, OptOut
-from gateway.governance.redis_store import HEAD, LEDGER, RedisGovernance
-from gateway.governance.sealed import SealedGovernance
-from gateway.governance.sqlite import SqliteGovernance
-from gateway.governance.store import GovernanceBackend, GovernanceStore
-from gateway.governance.witness import Witness
+from gateway.adapters.redis.governance import HEAD, LEDGER, RedisGovernance
+from gateway.adapters.sqlite.governance import SqliteGovernance
+from gateway.adapters.witness import Witness
+from gateway.core.governance.model import Head, LedgerEntry, OptOut
+from gateway.core.governance.sealed import SealedGovernance
+from gateway.core.governance.store import GovernanceBackend, GovernanceStore
+from gateway.core.keys import Keyring
 
 from . import legacy
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import redis
 
-from gateway.governance.chain import canonical, seal
-from gateway.governance.model import EMPTY_HEAD, Draft, Head, LedgerEntry, OptOut
+from gateway.core.governance.chain import canonical, seal
+from gateway.core.governance.model import EMPTY_HEAD, Draft, Head, LedgerEntry, OptOut
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS gov_version (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;

@@ -7,15 +7,15 @@ import itertools
 
 import pytest
 
-from gateway.cache.errors import KeyMismatch
-from gateway.cache.keys import Keyring
-from gateway.cache.model import patient_key
-from gateway.governance.actions import verify_ledger
-from gateway.governance.chain import Verdict, verify
-from gateway.governance.errors import GovernanceUnavailable, VersionConflict
-from gateway.governance.model import Draft, LedgerEntry, OptOut, Versions
-from gateway.governance.sealed import SealedGovernance
-from gateway.governance.store import GovernanceStore
+from gateway.core.governance.actions import verify_ledger
+from gateway.core.governance.chain import Verdict, verify
+from gateway.core.governance.errors import GovernanceUnavailable, VersionConflict
+from gateway.core.governance.model import Draft, LedgerEntry, OptOut, Versions
+from gateway.core.governance.sealed import SealedGovernance
+from gateway.core.governance.store import GovernanceStore
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.errors import KeyMismatch
+from gateway.core.pseudonyms.model import patient_key
 
 from .conftest import SECRET, Backend, sealed
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cache.keys import Keyring
-from gateway.cache.model import patient_key
-from gateway.governance.actions import verify_ledger
-from gateway.governance.errors import UnmigratedStore
-from gateway.governance.migration import migrate
-from gateway.governance.model import OptOut
-from gateway.governance.witness import Witness
+from gateway.adapters.witness import Witness
+from gateway.core.governance.actions import verify_ledger
+from gateway.core.governance.errors import UnmigratedStore
+from gateway.core.governance.migration import migrate
+from gateway.core.governance.model import OptOut
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.model import patient_key
 
 from . import legacy
 from .conftest import SECRET, Backend, sealed

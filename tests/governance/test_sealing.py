@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from gateway.cache.errors import KeyMismatch
-from gateway.cache.keys import DataKey
-from gateway.governance.chain import canonical, verify
-from gateway.governance.model import OptOut
-from gateway.governance.sealing import GovernanceSeal
+from gateway.core.governance.chain import canonical, verify
+from gateway.core.governance.model import OptOut
+from gateway.core.governance.sealing import GovernanceSeal
+from gateway.core.keys import DataKey
+from gateway.core.pseudonyms.errors import KeyMismatch
 
 from .legacy import chained
 from .test_contract import planted_draft, planted_values

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.governance.chain import verify
-from gateway.governance.sqlite import SqliteGovernance
+from gateway.adapters.sqlite.governance import SqliteGovernance
+from gateway.core.governance.chain import verify
 
 from .conftest import sealed
 from .test_contract import draft

@@ -21,11 +21,11 @@ import requests
 from support.gateway_server import REPO, SECRET, GatewayProcess
 from support.redis_server import RedisServer
 
-from gateway.cache.keys import Keyring
+from gateway.adapters.redis.governance import LEDGER
+from gateway.core.keys import Keyring
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
-from gateway.governance.redis_store import LEDGER
 
 JSON = {"Accept": "application/dicom+json"}
 DICOM = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}

@@ -21,12 +21,12 @@ import requests
 from support.gateway_server import REPO, SECRET, GatewayProcess
 from support.redis_server import RedisServer
 
-from gateway.cache.keys import Keyring
+from gateway.adapters.governance_backends import open_governance
+from gateway.core.governance.model import OptOut
+from gateway.core.governance.sealed import SealedGovernance
+from gateway.core.keys import Keyring
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
-from gateway.governance.factory import open_governance
-from gateway.governance.model import OptOut
-from gateway.governance.sealed import SealedGovernance
 
 JSON = {"Accept": "application/dicom+json"}
 DICOM = {"Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*'}

@@ -19,10 +19,10 @@ from support import legacy_store
 from support.gateway_server import REPO, GatewayProcess
 from support.redis_server import RedisServer
 
-from gateway.cache.model import IdKind
+from gateway.core.pseudonyms.model import IdKind
+from gateway.core.roles import RoleBook
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.samples import UID_ROOT
-from gateway.roles import RoleBook
 
 pytestmark = pytest.mark.integration
 JSON = {"Accept": "application/dicom+json"}

@@ -7,9 +7,9 @@ import pathlib
 
 import pytest
 
-from gateway.cache.model import IdKind, Mappings, Needs, ScopeSpec
-from gateway.rules.engine import Engine
-from gateway.rules.profile import Profile, load_profiles
+from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile, load_profiles
 
 ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf" / "roles"
 ROLES = ("clinician", "researcher", "external", "ai-service")

@@ -14,10 +14,10 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
-from gateway.rules import annex_e_table
-from gateway.rules.actions import Action
-from gateway.rules.engine import Engine
-from gateway.rules.profile import Profile
+from gateway.core.rules import annex_e_table
+from gateway.core.rules.actions import Action
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile
 
 from .conftest import mappings_for
 

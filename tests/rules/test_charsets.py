@@ -8,8 +8,8 @@ import pydicom
 import pytest
 from pydicom.data import get_charset_files
 
-from gateway.rules import header
-from gateway.rules.engine import Engine
+from gateway.core.rules import header
+from gateway.core.rules.engine import Engine
 
 from .conftest import mappings_for
 

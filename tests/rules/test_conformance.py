@@ -13,12 +13,12 @@ from typing import Any
 import pydicom
 import pytest
 
+from gateway.core.rules.conformance import conforms, stated_vr
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.header import read
+from gateway.core.rules.own_identifiers import matcher
+from gateway.core.rules.profile import compile_profile
 from gateway.errors import Withheld
-from gateway.rules.conformance import conforms, stated_vr
-from gateway.rules.engine import Engine
-from gateway.rules.header import read
-from gateway.rules.own_identifiers import matcher
-from gateway.rules.profile import compile_profile
 
 from .conftest import mappings_for
 from .factories import ct_instance, deidentify, split_pixels

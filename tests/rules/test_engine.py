@@ -11,11 +11,11 @@ import pydicom
 import pytest
 from pydicom.uid import JPEG2000Lossless
 
-from gateway.cache.model import Mappings
+from gateway.core.pseudonyms.model import Mappings
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.pixels import PixelPlan, Region
+from gateway.core.rules.profile import compile_profile
 from gateway.errors import Withheld
-from gateway.rules.engine import Engine
-from gateway.rules.pixels import PixelPlan, Region
-from gateway.rules.profile import compile_profile
 
 from .conftest import mappings_for
 from .factories import UID_ROOT, ct_instance, deidentify, split_pixels

@@ -9,10 +9,10 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from gateway.core.rules import header, writer
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import compile_profile
 from gateway.errors import Withheld
-from gateway.rules import header, writer
-from gateway.rules.engine import Engine
-from gateway.rules.profile import compile_profile
 
 from .conftest import mappings_for
 from .factories import JAPANESE_NAME, part10, planted_dataset

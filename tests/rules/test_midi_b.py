@@ -8,8 +8,8 @@ import io
 import pydicom
 import pytest
 
-from gateway.cache.model import IdKind
-from gateway.rules.engine import IMPLEMENTATION_CLASS_UID, Engine
+from gateway.core.pseudonyms.model import IdKind
+from gateway.core.rules.engine import IMPLEMENTATION_CLASS_UID, Engine
 
 from .conftest import derive, mappings_for
 from .factories import UID_ROOT, ct_instance, deidentify, merged, split_pixels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydicom
 import pytest
 
-from gateway.rules.engine import Engine
+from gateway.core.rules.engine import Engine
 
 from .factories import (
     ASCII_MARKERS,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from gateway.core.rules.actions import Action, Option
+from gateway.core.rules.profile import DateMode, Profile, compile_profile, load_profiles
 from gateway.errors import ConfigError
-from gateway.rules.actions import Action, Option
-from gateway.rules.profile import DateMode, Profile, compile_profile, load_profiles
 
 BASE: dict[str, Any] = {"permissions": ["search"], "scope": {"reversible": False}}
 

@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from gateway.rules import annex_e_table
-from gateway.rules.actions import COMPOUND, Action, Option, code_to_action, compile_table
+from gateway.core.rules import annex_e_table
+from gateway.core.rules.actions import COMPOUND, Action, Option, code_to_action, compile_table
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def test_generated_table_is_current() -> None:
     spec.loader.exec_module(generator)
     if not generator.DATA.exists():
         pytest.skip("the shared PS3.15 data is not next to the repository")
-    assert generator.render() == (REPO / "gateway" / "rules" / "annex_e_table.py").read_text()
+    assert generator.render() == (REPO / "gateway" / "core" / "rules" / "annex_e_table.py").read_text()
 
 
 def test_table_is_stamped_and_complete() -> None:

@@ -10,8 +10,8 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_files
 
+from gateway.core.rules.engine import Engine
 from gateway.errors import Withheld
-from gateway.rules.engine import Engine
 
 from .conftest import ROLES, mappings_for
 

@@ -6,7 +6,7 @@ import pytest
 from pydicom import config
 from pydicom.valuerep import validate_value
 
-from gateway.rules.values import DUMMY_TEXT, cap_age, shift_date, year_only
+from gateway.core.rules.values import DUMMY_TEXT, cap_age, shift_date, year_only
 
 
 @pytest.mark.parametrize(

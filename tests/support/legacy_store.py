@@ -12,9 +12,9 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from gateway.cache.derive import derive
-from gateway.cache.model import IdKind, ScopeSpec
-from gateway.cache.redis_store import scope_tag
+from gateway.adapters.redis.pseudonyms import scope_tag
+from gateway.core.pseudonyms.derive import derive
+from gateway.core.pseudonyms.model import IdKind, ScopeSpec
 from support.redis_server import RedisServer
 
 Row = tuple[ScopeSpec, IdKind, str, str]  # scope, kind, real, pseudonym

@@ -1,0 +1,53 @@
+"""What the origin holds of a patient, asked when an opt-out is added or its disclosures are listed.
+
+An opt-out whose PatientID (or issuer) matches nothing withdraws no one, silently: so adding one reports how
+many studies the origin holds of that patient, and 0 (or an origin that cannot be asked) is a warning.
+"""
+
+from __future__ import annotations
+
+from gateway.adapters.upstream import UpstreamClient
+from gateway.core.governance.model import OptOut
+from gateway.core.pseudonyms.model import patient_key
+from gateway.core.rules.dicom_json import JsonObject, first_text
+from gateway.errors import UpstreamError
+from gateway.web.view import json_array
+
+_STUDIES_LIMIT = 16 * 1024**2
+_HEADERS = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
+
+
+async def studies_of(upstream: UpstreamClient, optout: OptOut) -> dict[str, str]:
+    """The patient's real studies at the origin, each with the patient key the engine gave it."""
+    query = [("PatientID", optout.patient_id), ("includefield", "00100021")]
+    async with upstream.request("GET", "/studies", query=query, headers=_HEADERS) as up:
+        objects = json_array(await up.read(_STUDIES_LIMIT)) if up.status != 204 else []
+    return {
+        obj["0020000D"]["Value"][0]: patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
+        for obj in objects
+        if "0020000D" in obj and _covered(obj, optout)
+    }
+
+
+async def studies_held(upstream: UpstreamClient, optout: OptOut) -> int | None:
+    """How many studies of the patient the origin holds; None when it cannot be asked."""
+    try:
+        return len(await studies_of(upstream, optout))
+    except UpstreamError:
+        return None
+
+
+def holding_note(count: int | None) -> str:
+    """What the admin is told about an opt-out's reach; it never names the patient."""
+    if count is None:
+        return "warning: the origin could not be asked how many studies it holds of this patient"
+    if count == 0:
+        return "warning: the origin holds no study of this patient: check the PatientID and its issuer"
+    return f"the origin holds {count} stud{'y' if count == 1 else 'ies'} of this patient"
+
+
+def _covered(obj: JsonObject, optout: OptOut) -> bool:
+    """An origin that does not return the issuer counts as a match: for a withdrawal, too much beats too little."""
+    if "00100021" not in obj:
+        return True
+    return optout.covers(patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None))

@@ -1,0 +1,69 @@
+"""`dicomweb-gateway serve | check-config | demo | optout | ledger | reidentify | store` (the verbs and flags are a
+contract).
+
+The governance verbs live in `gateway.cli.governance`, the store verbs in `gateway.cli.store`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from gateway.cli import governance
+from gateway.cli import store as stores
+from gateway.errors import ConfigError
+from gateway.settings import Settings, load_settings
+
+log = logging.getLogger("gateway")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dicomweb-gateway", description="A de-identifying DICOMweb gateway.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    for verb, text in (("serve", "run the gateway"), ("check-config", "validate the config and role profiles")):
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument("--config", type=Path, default=Path("conf/gateway.yaml"))
+    demo = verbs.add_parser("demo", help="start Orthanc with sample studies and the gateway in front of it")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--dir", type=Path, default=Path(".demo"))
+    governance.add_parsers(verbs)
+    stores.add_parsers(verbs)
+    args = parser.parse_args(argv)
+    try:
+        if args.verb in governance.VERBS:
+            return governance.run(args)
+        if args.verb in stores.VERBS:
+            return stores.run(args)
+        if args.verb == "serve":
+            return serve(load_settings(args.config))
+        if args.verb == "check-config":
+            return check_config(args.config)
+        from gateway.demo.run import run_demo
+
+        return run_demo(workdir=args.dir, port=args.port)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def check_config(path: Path) -> int:
+    from gateway.core.governance.actions import ADMIN_ROLE
+    from gateway.core.roles import RoleBook
+
+    settings = load_settings(path)
+    roles = RoleBook.load(settings.roles_dir)
+    for key_role in settings.auth.api_keys.values():
+        if key_role not in roles.names() and key_role != ADMIN_ROLE:
+            raise ConfigError(str(path), "auth.api_keys", f"names role {key_role!r}, which has no profile")
+    print(f"{path}: OK; roles: {', '.join(roles.names())}")
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    from gateway.web.app import run
+
+    log.info("listening", extra={"listen": f"{settings.listen.host}:{settings.listen.port}"})
+    run(settings)
+    return 0

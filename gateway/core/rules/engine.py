@@ -1,0 +1,230 @@
+"""The de-identification engine of one role profile, for Part 10 headers and for DICOM JSON.
+
+The order for one instance is fixed: `read_header` -> `needs` -> (the resolver turns Needs into Mappings) ->
+`apply` -> `write_header`, then the original pixel data element is appended (masked with `mask_pixels`
+when the plan says so). Anything the engine cannot fully process raises Withheld with a reason that holds a
+short code and a tag path, never a value; a dataset that raised must be dropped. The identity profile
+(clinician) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from gateway.core.pseudonyms.model import IdKind, MappingMissing, Mappings, Needs, patient_key
+from gateway.core.rules.actions import Action
+from gateway.core.rules.dataset import DatasetWalk
+from gateway.core.rules.dicom_json import JsonObject, JsonWalk, first_text
+from gateway.core.rules.header import META, layout_for, read, text_of, text_value
+from gateway.core.rules.method import Method
+from gateway.core.rules.own_identifiers import matcher
+from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
+from gateway.core.rules.profile import DateMode, Profile
+from gateway.core.rules.values import Rewrite, is_registered_uid
+from gateway.core.rules.withhold import dataset_header, json_header, screen, screens
+from gateway.core.rules.writer import write
+from gateway.errors import Unreadable, Withheld
+
+log = logging.getLogger("gateway.rules")
+
+IMPLEMENTATION_CLASS_UID = UID("2.25.188664085415034957858571589772874560276")  # uuid5 of the gateway's URN
+IMPLEMENTATION_VERSION_NAME = "DWGATEWAY_0_1"
+NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian})
+MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
+PATIENT_ID, ISSUER = 0x00100020, 0x00100021
+_NO_MAPPINGS = Mappings({})
+
+
+class Engine:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._walk = DatasetWalk(profile)
+        self._json = JsonWalk(profile)
+        self._screens = screens(profile)
+        self._method = Method(profile)
+        self._rewrites_for: weakref.ref[Mappings] = weakref.ref(_NO_MAPPINGS)
+        self._rewrites: dict[str, Rewrite] = {}
+
+    # -- Part 10 -----------------------------------------------------------------------------------------
+    def read_header(self, header: bytes) -> Dataset:
+        """Parse a Part 10 header (preamble, file meta, dataset up to the top-level PixelData) into raw elements.
+
+        A profile that keeps no private attribute never sees one: they are skipped while reading."""
+        with _fail_closed("unreadable-header", level=logging.INFO, kind=Unreadable):
+            return read(header, skip_private=not self.profile.identity and not self.profile.keeps_private)
+
+    def needs(self, ds: Dataset) -> Needs:
+        """Every real value `apply` will ask Mappings for. Withheld instances raise here, before any store work."""
+        needs = Needs()
+        if self.profile.identity:
+            return needs
+        with _fail_closed("unprocessable-header"):
+            if self._screens:
+                screen(self.profile, dataset_header(ds))
+            self._patient_needs(self._patient(ds), needs)
+            self._walk.needs(ds, needs)
+        media_uid = "".join(text_of(ds.file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
+        if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
+            needs.add(IdKind.UID, media_uid)
+        return needs
+
+    def apply(self, ds: Dataset, mappings: Mappings) -> PixelPlan:
+        """De-identify `ds` in place and return what must happen to its pixel data."""
+        if self.profile.identity:
+            return PASSTHROUGH
+        with _fail_closed("unprocessable-header"):
+            plan = screen(self.profile, dataset_header(ds)) if self._screens else PASSTHROUGH
+            syntax = _syntax(ds)
+            if not plan.passthrough and syntax not in NATIVE_SYNTAXES:
+                raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
+            layout = layout_for(syntax)
+            rewrite = self._rewrite(mappings, self._patient(ds))
+            own = matcher(self._walk.own_identifiers(ds, set()))  # read before the walk removes them
+            self._walk.apply(ds, rewrite, layout, own=own)
+            self._map_media_uid(ds, rewrite)
+        ds._dict.update(self._method.part10(plan, layout))
+        return plan
+
+    def write_header(self, ds: Dataset) -> bytes:
+        """Preamble, a new file meta and the dataset, in the input's transfer syntax."""
+        with _fail_closed("unwritable-header"):
+            layout = layout_for(_syntax(ds))
+            if self.profile.identity:
+                meta = [element for tag, element in sorted(ds.file_meta._dict.items()) if tag & 0xFFFF]
+                return write(ds, meta, layout)
+            ds.preamble = b"\0" * 128  # a preamble can hold anything (a TIFF header, for one)
+            return write(ds, self._file_meta(ds), layout)
+
+    def mask_pixels(self, ds: Dataset, pixel_value: bytes, plan: PixelPlan | None = None) -> bytes:
+        """Mask native pixel data (all frames). Pass the plan `apply` returned; without one it is recomputed."""
+        plan = plan if plan is not None else screen(self.profile, dataset_header(ds))
+        if plan.passthrough:
+            return pixel_value
+        if _syntax(ds) not in NATIVE_SYNTAXES:
+            raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
+        geometry = Geometry(
+            rows=int(ds.Rows),
+            columns=int(ds.Columns),
+            samples=int(ds.get("SamplesPerPixel", 1)),
+            bits_allocated=int(ds.BitsAllocated),
+            frames=int(ds.get("NumberOfFrames", 1) or 1),
+            planar=int(ds.get("PlanarConfiguration", 0) or 0),
+        )
+        return mask_native(pixel_value, geometry, plan.regions)
+
+    # -- DICOM JSON --------------------------------------------------------------------------------------
+    def needs_json(self, obj: JsonObject) -> Needs:
+        """As `needs`, for one DICOM JSON object (a QIDO result or a metadata object)."""
+        needs = Needs()
+        if self.profile.identity:
+            return needs
+        with _fail_closed("unprocessable-object"):
+            if self._screens:
+                screen(self.profile, json_header(obj))
+            self._patient_needs(self._json_patient(obj), needs)
+            self._json.needs(obj, needs)
+        return needs
+
+    def apply_json(self, obj: JsonObject, mappings: Mappings) -> JsonObject:
+        """A de-identified copy of `obj`. Kept bulk data keeps its BulkDataURI; the HTTP layer rewrites it."""
+        if self.profile.identity:
+            return dict(obj)
+        with _fail_closed("unprocessable-object"):
+            plan = screen(self.profile, json_header(obj)) if self._screens else PASSTHROUGH
+            own = matcher(self._json.own_identifiers(obj, set()))
+            out = self._json.apply(obj, Rewrite(self.profile, mappings, self._json_patient(obj)), own=own)
+        out.update(self._method.json(plan))
+        return dict(sorted(out.items()))
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _patient(self, ds: Dataset) -> str:
+        patient_id = "".join(text_of(ds, PATIENT_ID))
+        issuer = "".join(text_of(ds, ISSUER))
+        return patient_key(patient_id, issuer or None)
+
+    def _patient_needs(self, patient: str, needs: Needs) -> None:
+        needs.add(IdKind.PATIENT, patient)
+        if self.profile.date_mode is DateMode.SHIFT:
+            needs.add(IdKind.DATE_SHIFT, patient)
+
+    def _rewrite(self, mappings: Mappings, patient: str) -> Rewrite:
+        """One Rewrite (and its memo) per patient while the same Mappings object is in use."""
+        if self._rewrites_for() is not mappings or len(self._rewrites) > 256:
+            self._rewrites_for, self._rewrites = weakref.ref(mappings), {}
+        rewrite = self._rewrites.get(patient)
+        if rewrite is None:
+            rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient)
+        return rewrite
+
+    def _json_patient(self, obj: JsonObject) -> str:
+        return patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
+
+    def _map_media_uid(self, ds: Dataset, rewrite: Rewrite) -> None:
+        meta = ds.file_meta
+        if MEDIA_STORAGE_SOP_INSTANCE_UID not in meta._dict:
+            return
+        if self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is not Action.REPLACE_UID:
+            return
+        try:
+            new = [rewrite.uid(uid) for uid in text_of(meta, MEDIA_STORAGE_SOP_INSTANCE_UID)]
+        except MappingMissing:
+            raise Withheld("mapping-missing-uid (0002,0003)") from None
+        meta._dict[BaseTag(MEDIA_STORAGE_SOP_INSTANCE_UID)] = META.raw(
+            MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", text_value(new, "UI")
+        )
+
+    def _file_meta(self, ds: Dataset) -> list[RawDataElement | DataElement]:
+        old = ds.file_meta._dict
+        # The class as de-identified in the dataset: the old meta's copy was never checked, and may say anything.
+        class_uid = ds._dict.get(BaseTag(0x00080016)) or _registered(ds, old.get(BaseTag(0x00020002)))
+        instance_uid = old.get(BaseTag(0x00020003)) or ds._dict.get(BaseTag(0x00080018))
+        meta: list[RawDataElement | DataElement] = [META.raw(0x00020001, "OB", b"\0\1")]
+        for tag, element in ((0x00020002, class_uid), (0x00020003, instance_uid)):
+            if element is not None:
+                meta.append(META.raw(tag, "UI", text_value(_values(ds, element), "UI")))
+        meta.append(old[BaseTag(0x00020010)])
+        meta.append(META.raw(0x00020012, "UI", text_value([IMPLEMENTATION_CLASS_UID], "UI")))
+        meta.append(META.raw(0x00020013, "SH", text_value([IMPLEMENTATION_VERSION_NAME], "SH")))
+        return meta
+
+
+@contextmanager
+def _fail_closed(reason: str, *, level: int = logging.WARNING, kind: type[Withheld] = Withheld) -> Iterator[None]:
+    """What the engine cannot fully process is withheld: with a reason and the error's type, never a value."""
+    try:
+        yield
+    except Withheld:
+        raise
+    except MappingMissing as missing:
+        raise Withheld(f"mapping-missing-{missing.args[0]}") from None
+    except Exception as error:
+        log.log(level, "%s (%s)", reason.replace("-", " "), type(error).__name__)
+        raise kind(reason) from None
+
+
+def _syntax(ds: Dataset) -> str:
+    return "".join(text_of(ds.file_meta, 0x00020010))
+
+
+def _registered(ds: Dataset, element: RawDataElement | DataElement | None) -> RawDataElement | DataElement | None:
+    return element if element is not None and all(map(is_registered_uid, _values(ds, element))) else None
+
+
+def _values(ds: Dataset, element: RawDataElement | DataElement) -> list[str]:
+    """Text of a UI element taken from the file meta or from the dataset itself."""
+    if isinstance(element, DataElement):
+        return [str(element.value)]
+    return [(element.value or b"").rstrip(b"\0 ").decode("latin-1")]

@@ -1,0 +1,144 @@
+"""The instance's own identifiers, looked for in every value the engine keeps.
+
+A value can conform to its VR and still be a name: an MRN is a valid code string, a family name fits a Short
+String. The engine cannot know every name, but it has just read this instance's own: the values of the
+identifying attributes it removes or replaces (names, IDs, accession number, institution, station, device
+serial, real dates, and its own UIDs). A kept value that contains one of them was put where it does not belong,
+and goes.
+
+Only short identifying text feeds the list (person names by component, IDs, codes of places), never free text,
+whose ordinary words would remove good values. Matching ignores ASCII case, since a code string is upper case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+from pydicom.datadict import DicomDictionary
+
+from gateway.core.rules.actions import Action
+from gateway.core.rules.values import is_registered_uid
+
+SOURCE_VRS = frozenset({"AE", "LO", "PN", "SH", "ST", "UC", "DA", "UI"})  # ST: InstitutionAddress
+MIN_BYTES = 4  # shorter pieces ("M", "CT", "Dr") are in too many good values; 山田 is six bytes in UTF-8
+_SPLIT = re.compile(r"[\\^=]")
+_WORDS = re.compile(r"[\\^= ,]")  # a person's name goes by its words too: "Fernández" of "Fernández García"
+_ENCODINGS = ("utf-8", "latin-1", "iso2022_jp")
+_SEEN_SIZE = 4096
+_UID = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+
+
+class Matcher:
+    """One instance's identifiers: names, IDs and dates as compiled patterns over text and over bytes (in the
+    encodings a value could be written in, for kept binary values, which have no character set), and its UIDs.
+
+    The patterns are shared by every instance of a study (`_compiled` is keyed by the pieces); the UIDs differ
+    from one instance to the next, so they are looked for as plain substrings rather than compiled each time."""
+
+    def __init__(self, patterns: _Patterns | None, uids: tuple[str, ...]) -> None:
+        self._patterns, self._uids = patterns, uids
+        self._uid_bytes = tuple(uid.encode("ascii") for uid in uids)
+
+    def in_text(self, value: str) -> bool:
+        if len(value) * 4 < MIN_BYTES:
+            return False
+        if self._patterns is not None and self._patterns.in_text(value):
+            return True
+        return "." in value and any(map(value.__contains__, self._uids))
+
+    def in_bytes(self, value: bytes) -> bool:
+        if len(value) < MIN_BYTES:
+            return False  # no piece fits: most kept numbers are two or four bytes
+        if self._patterns is not None and self._patterns.in_bytes(value):
+            return True
+        return b"." in value and any(map(value.__contains__, self._uid_bytes))
+
+
+class _Patterns:
+    """Case is folded once, on both sides, so the patterns are plain alternations of literals (which the regex
+    engine scans for by their first characters); verdicts are remembered, since a study repeats its values."""
+
+    def __init__(self, pieces: frozenset[str]) -> None:
+        ordered = sorted({piece.lower() for piece in pieces}, key=len, reverse=True)
+        self._text = re.compile("|".join(map(re.escape, ordered)))
+        # Bytes fold ASCII only (b"\xda".lower() stays), so the forms are encoded first and folded after.
+        forms = {form.lower() for piece in pieces for form in _encoded(piece)}
+        self._data = re.compile(b"|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+        self._seen: dict[bytes | str, bool] = {}
+
+    def in_text(self, value: str) -> bool:
+        return self._remembered(value, lambda: self._text.search(value.lower()) is not None)
+
+    def in_bytes(self, value: bytes) -> bool:
+        return self._remembered(value, lambda: self._data.search(value.lower()) is not None)
+
+    def _remembered(self, value: bytes | str, search: Callable[[], bool]) -> bool:
+        found = self._seen.get(value)
+        if found is None:
+            found = search()
+            if len(self._seen) >= _SEEN_SIZE:
+                self._seen.clear()
+            self._seen[value] = found
+        return found
+
+
+def matcher(pieces: set[str]) -> Matcher | None:
+    """The matcher for the identifiers a walk collected with `collect`."""
+    if not pieces:
+        return None
+    uids = tuple(sorted(piece for piece in pieces if _UID.fullmatch(piece)))
+    words = frozenset(pieces.difference(uids))
+    return Matcher(_compiled(words) if words else None, uids)
+
+
+def source_tags(actions: Mapping[int, Action]) -> frozenset[int]:
+    """The public tags whose values feed the list: of a source VR by the dictionary, and not kept. Decided by
+    tag, so PatientName sent as DS or UN still counts; once per profile, so a walk only looks tags up."""
+    return frozenset(
+        tag for tag, action in actions.items()
+        if action is not Action.KEEP and tag in DicomDictionary and DicomDictionary[tag][0] in SOURCE_VRS
+    )
+
+
+def collect(vr: str, values: list[str], pieces: set[str]) -> None:
+    """Add the pieces of one identifying attribute's values (name components and words, IDs, UIDs)."""
+    split = _WORDS if vr == "PN" else _SPLIT
+    for value in values:
+        pieces.update(piece for piece in (p.strip(" \0") for p in split.split(value))
+                      if len(piece.encode("utf-8")) >= MIN_BYTES and not is_registered_uid(piece))
+
+
+def value_texts(values: object) -> list[str]:
+    """The text in a DICOM JSON "Value": strings, person name groups, and numbers as written."""
+    if isinstance(values, str | dict):
+        values = [values]  # not shaped as F.2 says, and still the object's own text
+    if not isinstance(values, list):
+        return []
+    texts: list[str] = []
+    for value in values:
+        if isinstance(value, dict):
+            texts.extend(text for text in value.values() if isinstance(text, str))
+        elif value is not None:
+            texts.append(str(value))
+    return texts
+
+
+def _encoded(piece: str) -> list[bytes]:
+    forms = []
+    for encoding in _ENCODINGS:
+        try:
+            form = piece.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        forms.append(form)
+        if form.startswith(b"\x1b$B"):  # JIS X 0208 without its escapes, as ISO 2022 IR 87 writes it in PN groups
+            forms.append(form.replace(b"\x1b$B", b"").replace(b"\x1b(B", b""))
+    return forms
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pieces: frozenset[str]) -> _Patterns:
+    """The instances of a study share their names, IDs and dates: one compile serves them all."""
+    return _Patterns(pieces)

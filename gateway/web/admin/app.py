@@ -1,0 +1,62 @@
+"""The admin API: an aiohttp sub-application at /admin/, for principals of the `admin` role only.
+
+    GET    /admin/                              the admin page (static; it asks for the API key itself)
+    GET    /admin/roles                         every role: kind, scope, stored version, profile hash
+    GET    /admin/roles/{role}                  the live YAML text and its version
+    POST   /admin/roles/{role}/validate         {"text"} -> compiles, or 422 {file, key, reason}
+    PUT    /admin/roles/{role}                  {"text", "base_version"?} -> compile, store, swap; 422; 409
+    POST   /admin/roles/{role}/preview          {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, "text"?}
+    GET    /admin/optouts                       the registry
+    POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
+    DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
+    POST   /admin/optouts/disclosures           {PatientID, IssuerOfPatientID?} -> what was disclosed, per scope
+    GET    /admin/ledger?after=N&limit=M        entries in order (default: the last 100)
+    GET    /admin/ledger/verify                 {intact, entries, bad_seq, problem}
+    GET    /admin/ledger/export?format=csv|json
+    POST   /admin/reidentify                    {scope, pseudonym} -> {kind, real}; 409 for irreversible scopes
+
+Every request past authentication is an admin action and is recorded in the ledger (action, outcome status,
+and the identifiers it touched) before its response goes out; if the ledger cannot be written the admin
+gets 503. Errors map to statuses in the gateway's one middleware, as on the DICOMweb routes.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.core.governance.actions import ADMIN_ROLE
+from gateway.errors import Forbidden, GatewayError
+from gateway.web.admin import records, rules
+from gateway.web.admin.note import PRINCIPAL, principal_of, record_action
+from gateway.web.middleware import ROLE, TRANSACTION
+from gateway.web.pipeline import AUTHENTICATOR
+
+Handler = rules.Handler
+
+
+def build_admin() -> web.Application:
+    admin = web.Application(middlewares=[gate])
+    admin.router.add_get("/", records.page, name="page")
+    for method, path, handler, name in (*rules.ROUTES, *records.ROUTES):
+        admin.router.add_route(method, path, handler, name=name)
+    return admin
+
+
+@web.middleware
+async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route.name or "unknown"
+    request[TRANSACTION] = f"admin.{route}"
+    if route == "page":
+        return await handler(request)  # the page holds no data; every call it makes comes back through here
+    principal = await request.config_dict[AUTHENTICATOR].authenticate(request.headers.get("Authorization"))
+    request[ROLE] = principal.role
+    if principal.role != ADMIN_ROLE:
+        raise Forbidden("the admin API is for the admin role only")
+    request[PRINCIPAL] = principal
+    try:
+        response = await handler(request)
+    except GatewayError as exc:
+        await record_action(request, principal_of(request), f"admin.{route}", exc.status)
+        raise
+    await record_action(request, principal_of(request), f"admin.{route}", response.status)
+    return response

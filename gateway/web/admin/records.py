@@ -1,0 +1,177 @@
+"""Admin handlers for the records: the page, opt-outs, the ledger, and re-identification."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from gateway.adapters.origin import holding_note, studies_held, studies_of
+from gateway.core.governance import actions
+from gateway.core.governance.actions import opt_out_of, reidentify, scope_named
+from gateway.core.governance.chain import export_csv, export_json
+from gateway.core.governance.model import LedgerEntry, OptOut
+from gateway.core.pseudonyms.model import IdKind, Needs
+from gateway.errors import BadRequest, NotFound
+from gateway.web.admin.body import json_answer, json_body, text_field
+from gateway.web.admin.note import note
+from gateway.web.handlers.common import UPSTREAM
+from gateway.web.pipeline import ROLES
+from gateway.web.resources import GOVERNANCE, OVERSIGHT, RESOLVER
+
+_PAGE = resources.files("gateway.web.admin").joinpath("page.html")
+_DEFAULT_PAGE = 100
+
+
+async def page(request: web.Request) -> web.Response:
+    # The page's script is inline; a strict policy keeps anything else (a CDN, an injected script) out.
+    csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
+    return web.Response(text=_PAGE.read_text(encoding="utf-8"), content_type="text/html",
+                        headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
+
+
+# -- opt-outs ------------------------------------------------------------------------------------------
+async def list_optouts(request: web.Request) -> web.Response:
+    optouts = await request.config_dict[GOVERNANCE].optouts()
+    return json_answer([_optout(o) for o in optouts])
+
+
+async def add_optout(request: web.Request) -> web.Response:
+    """Registers the opt-out and says how many studies of the patient the origin holds (0: a warning)."""
+    optout = await _patient(request)
+    changed = await request.config_dict[GOVERNANCE].add_optout(optout)
+    await _in_force(request)
+    held = await studies_held(request.config_dict[UPSTREAM], optout)
+    answer = {**_optout(optout), "changed": changed, "origin_studies": held, "note": holding_note(held)}
+    return json_answer(answer, status=201 if changed else 200)
+
+
+async def remove_optout(request: web.Request) -> web.Response:
+    optout = await _patient(request)
+    changed = await request.config_dict[GOVERNANCE].remove_optout(optout)
+    await _in_force(request)
+    return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer, "changed": changed})
+
+
+async def optout_disclosures(request: web.Request) -> web.Response:
+    """For a withdrawal request to recipients: per scope, the patient's pseudonym, every ledger entry that
+    disclosed one of the patient's studies, and the pseudonymous UIDs given (found via the real studies)."""
+    optout = await _patient(request)
+    studies = await studies_of(request.config_dict[UPSTREAM], optout)
+    found: dict[str, dict[str, set[str]]] = {}
+    for entry in await request.config_dict[GOVERNANCE].entries():
+        if entry.body.get("action") == "disclose":
+            _collect(entry, set(studies), found)
+    for scope_name, levels in found.items():
+        levels["patients"] = await _patient_pseudonyms(request, scope_name, set(studies.values()))
+    scopes = {scope: {level: sorted(values) for level, values in levels.items()} for scope, levels in found.items()}
+    return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer,
+                        "studies": sorted(studies), "scopes": scopes})
+
+
+async def _patient_pseudonyms(request: web.Request, scope_name: str, patients: set[str]) -> set[str]:
+    """The pseudonyms this scope gave the patient. It disclosed the patient's studies, so they are of record."""
+    try:
+        scope = scope_named(request.config_dict[ROLES], scope_name)
+    except NotFound:
+        return set()  # a scope no role uses any more: its disclosures are listed, its pseudonym is not at hand
+    mappings = await request.config_dict[RESOLVER].resolve(scope, Needs({IdKind.PATIENT: patients}))
+    return {mappings.get(IdKind.PATIENT, patient) for patient in patients}
+
+
+def _collect(entry: LedgerEntry, studies: set[str], found: dict[str, dict[str, set[str]]]) -> None:
+    """The patient's part of one disclosure. Each level lists real and pseudonymous UIDs in the same order, so
+    studies pair up; series and instances are not linked to their study in the entry, so they are taken only
+    from entries that disclosed nothing but this patient's studies (a search across patients names its studies
+    here, not its other objects)."""
+    real, pseudo = entry.body.get("real", {}), entry.body.get("pseudonymous", {})
+    disclosed = real.get("studies", [])
+    if not studies & set(disclosed):
+        return
+    into = found.setdefault(entry.body.get("scope", ""), {"entries": set()})
+    into["entries"].add(str(entry.seq))
+    pairs = zip(disclosed, pseudo.get("studies", []), strict=False)
+    into.setdefault("studies", set()).update(p for r, p in pairs if r in studies and p)
+    if set(disclosed) <= studies:
+        for level in ("series", "instances"):
+            into.setdefault(level, set()).update(v for v in pseudo.get(level, []) if v)
+
+
+async def _patient(request: web.Request) -> OptOut:
+    data = await json_body(request)
+    optout = opt_out_of(text_field(data, "PatientID"), text_field(data, "IssuerOfPatientID", required=False))
+    note(request, real={"patients": [optout.key]})
+    return optout
+
+
+async def _in_force(request: web.Request) -> None:
+    """Make the change live on this replica before answering (the others follow within refresh_s)."""
+    oversight = request.config_dict[OVERSIGHT]
+    oversight.invalidate()
+    await oversight.current()
+
+
+def _optout(optout: OptOut) -> dict[str, str]:
+    return {"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer, "added_at": optout.added_at}
+
+
+# -- ledger --------------------------------------------------------------------------------------------
+async def browse_ledger(request: web.Request) -> web.Response:
+    store = request.config_dict[GOVERNANCE]
+    limit = _int_param(request, "limit", _DEFAULT_PAGE, 1, 1000)
+    head = await store.head()
+    after = _int_param(request, "after", max(head.seq - limit, 0), 0, 2**62)
+    entries = await store.entries(after=after, limit=limit)
+    note(request, after=str(after), limit=str(limit))
+    return json_answer({"head": head.seq, "entries": [entry.as_dict() for entry in entries]})
+
+
+async def verify_ledger(request: web.Request) -> web.Response:
+    verdict = await actions.verify_ledger(request.config_dict[GOVERNANCE])
+    note(request, intact=str(verdict.ok).lower())
+    return json_answer({"intact": verdict.ok, "entries": verdict.entries, "bad_seq": verdict.bad_seq,
+                        "problem": verdict.problem, "message": verdict.describe()})
+
+
+async def export_ledger(request: web.Request) -> web.Response:
+    kind = request.query.get("format", "json")
+    if kind not in ("csv", "json"):
+        raise BadRequest("format is csv or json")
+    entries = await request.config_dict[GOVERNANCE].entries()
+    note(request, format=kind)
+    body = export_csv(entries) if kind == "csv" else export_json(entries)
+    return web.Response(text=body, content_type="text/csv" if kind == "csv" else "application/json",
+                        headers={"Content-Disposition": f'attachment; filename="ledger.{kind}"'})
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} is an integer from {low} to {high}")
+    return int(raw)
+
+
+# -- re-identification ---------------------------------------------------------------------------------
+async def reidentify_pseudonym(request: web.Request) -> web.Response:
+    data = await json_body(request)
+    scope_name, pseudonym = text_field(data, "scope"), text_field(data, "pseudonym")
+    note(request, scope=scope_name, pseudonymous={"pseudonym": [pseudonym]})
+    scope = scope_named(request.config_dict[ROLES], scope_name)
+    kind, real = await reidentify(request.config_dict[RESOLVER], scope, pseudonym)
+    note(request, scope=scope.name, pseudonymous={"pseudonym": [pseudonym]}, real={kind.value: [real]},
+         kind=kind.value)
+    return json_answer({"scope": scope.name, "pseudonym": pseudonym, "kind": kind.value, "real": real})
+
+
+ROUTES = (
+    ("GET", "/optouts", list_optouts, "optouts.list"),
+    ("POST", "/optouts", add_optout, "optouts.add"),
+    ("DELETE", "/optouts", remove_optout, "optouts.remove"),
+    ("POST", "/optouts/disclosures", optout_disclosures, "optouts.disclosures"),
+    ("GET", "/ledger", browse_ledger, "ledger.browse"),
+    ("GET", "/ledger/verify", verify_ledger, "ledger.verify"),
+    ("GET", "/ledger/export", export_ledger, "ledger.export"),
+    ("POST", "/reidentify", reidentify_pseudonym, "reidentify"),
+)

@@ -1,0 +1,134 @@
+"""Admin handlers for role profiles: list, read, validate, update (compile, store, swap) and dry run."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.core.governance.disclosure import now
+from gateway.core.governance.profiles import ProfileEditor
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile
+from gateway.errors import BadRequest, ConfigError, NotFound, Withheld
+from gateway.web.admin.body import json_answer, json_body, text_field
+from gateway.web.admin.diff import rows
+from gateway.web.admin.note import note, principal_of
+from gateway.web.handlers.common import UPSTREAM
+from gateway.web.resources import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER
+from gateway.web.view import json_array
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+_METADATA_LIMIT = 64 * 1024**2
+
+
+async def list_roles(request: web.Request) -> web.Response:
+    editor = request.config_dict[EDITOR]
+    return json_answer([_summary(editor, name) for name in editor.names()])
+
+
+async def read_role(request: web.Request) -> web.Response:
+    editor, role = request.config_dict[EDITOR], request.match_info["role"]
+    current = editor.current(role)
+    note(request, profile_version=current.profile.version, role=role)
+    return json_answer({**_summary(editor, role), "text": current.text})
+
+
+async def validate_role(request: web.Request) -> web.Response:
+    role, text = request.match_info["role"], text_field(await json_body(request), "text")
+    note(request, role=role)
+    try:
+        profile = request.config_dict[EDITOR].compile(role, text)
+    except ConfigError as exc:
+        return _invalid(exc)
+    note(request, profile_version=profile.version, role=role)
+    return json_answer({"valid": True, "profile_version": profile.version})
+
+
+async def update_role(request: web.Request) -> web.Response:
+    """Compile first; only a profile that compiles is stored, and every replica swaps it in from the store."""
+    role, data = request.match_info["role"], await json_body(request)
+    text, base = text_field(data, "text"), data.get("base_version")
+    if base is not None and not isinstance(base, int):
+        raise BadRequest("base_version is an integer")
+    note(request, role=role)
+    try:
+        profile = request.config_dict[EDITOR].compile(role, text)
+    except ConfigError as exc:
+        return _invalid(exc)  # nothing stored: the old profile stays live everywhere
+    actor = principal_of(request).name
+    stored = await request.config_dict[GOVERNANCE].put_profile(
+        role, text, actor=actor, updated_at=now(), expected_version=base
+    )
+    oversight = request.config_dict[OVERSIGHT]
+    oversight.invalidate()
+    await oversight.current()  # live on this replica before we answer; elsewhere within refresh_s
+    note(request, profile_version=profile.version, role=role, version=str(stored.version))
+    return json_answer({"role": role, "version": stored.version, "profile_version": profile.version})
+
+
+async def preview_role(request: web.Request) -> web.Response:
+    """Dry run: one real instance from the origin, before and after the live or a candidate profile."""
+    role, data = request.match_info["role"], await json_body(request)
+    uids = [text_field(data, key) for key in _UID_KEYS]
+    if not all(_UID.match(uid) and len(uid) <= 64 for uid in uids):
+        raise BadRequest("StudyInstanceUID, SeriesInstanceUID and SOPInstanceUID must be UIDs")
+    editor = request.config_dict[EDITOR]
+    candidate = text_field(data, "text", required=False)
+    try:
+        profile = editor.compile(role, candidate) if candidate else editor.current(role).profile
+    except ConfigError as exc:
+        return _invalid(exc)
+    note(request, scope=profile.scope.name if profile.scope else "", profile_version=profile.version,
+         real=dict(zip(("studies", "series", "instances"), ([uid] for uid in uids), strict=True)), role=role)
+    before = await _instance_metadata(request, uids)
+    try:
+        after = await _apply(request, profile, copy.deepcopy(before))
+    except Withheld as exc:
+        return json_answer({"role": role, "profile_version": profile.version, "withheld": exc.reason, "rows": []})
+    return json_answer({"role": role, "profile_version": profile.version, "withheld": None,
+                        "rows": rows(before, after)})
+
+
+async def _instance_metadata(request: web.Request, uids: list[str]) -> dict:
+    path = "/studies/{}/series/{}/instances/{}/metadata".format(*uids)
+    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
+    async with request.config_dict[UPSTREAM].request("GET", path, headers=headers) as upstream:
+        objects = json_array(await upstream.read(_METADATA_LIMIT))
+    if len(objects) != 1:
+        raise NotFound()
+    return objects[0]
+
+
+async def _apply(request: web.Request, profile: Profile, obj: dict) -> dict:
+    """What the role would be served, resolved through the store exactly as a request would be."""
+    if profile.identity or profile.scope is None:
+        return obj
+    engine = Engine(profile)
+    mappings = await request.config_dict[RESOLVER].resolve(profile.scope, engine.needs_json(obj))
+    return engine.apply_json(obj, mappings)
+
+
+def _summary(editor: ProfileEditor, name: str) -> dict[str, object]:
+    current = editor.current(name)
+    scope = current.profile.scope
+    return {"role": name, "identity": current.profile.identity, "version": current.version,
+            "profile_version": current.profile.version, "scope": scope.name if scope else None,
+            "reversible": scope.reversible if scope else None}
+
+
+def _invalid(exc: ConfigError) -> web.Response:
+    return json_answer({"status": 422, "file": exc.file, "key": exc.key, "reason": exc.reason}, status=422)
+
+
+ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
+    ("GET", "/roles", list_roles, "roles.list"),
+    ("GET", "/roles/{role}", read_role, "roles.read"),
+    ("POST", "/roles/{role}/validate", validate_role, "roles.validate"),
+    ("PUT", "/roles/{role}", update_role, "roles.update"),
+    ("POST", "/roles/{role}/preview", preview_role, "roles.preview"),
+)

@@ -1,0 +1,52 @@
+"""The aiohttp application: a thin shell that wires settings, roles, the upstream and the store together."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvloop
+from aiohttp import web
+
+from gateway import logs
+from gateway.adapters.oidc import OidcVerifier
+from gateway.core.auth import ApiKeys, Authenticator
+from gateway.core.roles import RoleBook
+from gateway.core.transactions import TRANSACTIONS
+from gateway.settings import Settings
+from gateway.web.admin.app import build_admin
+from gateway.web.exchange import DICOMWEB_ROOT
+from gateway.web.handlers import health, metrics
+from gateway.web.handlers.common import STOW_MAX_BYTES
+from gateway.web.handlers.pixels import VERDICTS, VerdictCache
+from gateway.web.middleware import Cors, exchange
+from gateway.web.pipeline import AUTHENTICATOR, ROLES, transaction_handler
+from gateway.web.resources import SETTINGS, governance_ctx, store_ctx, upstream_ctx
+
+
+def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Application:
+    cors = Cors(settings.cors.allow_origins)
+    app = web.Application(middlewares=[exchange, cors.preflight], client_max_size=1024**2)
+    app[SETTINGS] = settings
+    oidc = OidcVerifier(settings.auth.oidc) if settings.auth.oidc is not None else None
+    app[AUTHENTICATOR] = Authenticator(ApiKeys(settings.auth.api_keys), oidc)
+    app[ROLES] = roles if roles is not None else RoleBook.load(settings.roles_dir)
+    app[STOW_MAX_BYTES] = settings.limits.stow_max_bytes
+    app[VERDICTS] = VerdictCache()
+    app.cleanup_ctx.extend([upstream_ctx, store_ctx, governance_ctx(app[ROLES])])
+    app.on_response_prepare.append(cors.on_prepare)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    if settings.metrics.enabled:
+        app.router.add_get("/metrics", metrics.scrape)
+    app.add_subapp("/admin/", build_admin())
+    for transaction in TRANSACTIONS:
+        app.router.add_route(transaction.method, DICOMWEB_ROOT + transaction.path, transaction_handler(transaction))
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Serve until interrupted, on uvloop, with JSON-lines logs."""
+    logs.configure(settings.log_level)
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    app = build_app(settings)
+    web.run_app(app, host=settings.listen.host, port=settings.listen.port, access_log=None, print=None)

@@ -1,0 +1,28 @@
+"""WADO-RS metadata for de-identifying roles: DICOM JSON de-identified exactly like the binary path."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.errors import NotFound
+from gateway.web.exchange import Exchange
+from gateway.web.handlers.common import upstream_of
+from gateway.web.handlers.pixels import remember_verdicts
+from gateway.web.view import View, json_array, json_response, require_json
+
+# Series metadata of a 500-instance CT is about 3 MB; this bounds a pathological study, not a normal one.
+MAX_METADATA_BODY = 512 * 1024**2
+
+
+async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamResponse:
+    require_json(exchange.request)
+    path = await view.real_path(exchange.target)
+    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
+    async with upstream_of(exchange.request).request("GET", path, headers=headers) as upstream:
+        body = await upstream.read(MAX_METADATA_BODY)
+    real = json_array(body)
+    remember_verdicts(exchange, real)
+    objects = await view.deidentify_objects(real)
+    if not objects:
+        raise NotFound()  # everything was withheld: the role sees nothing here
+    return json_response(objects)

@@ -1,0 +1,238 @@
+"""Frames, bulkdata, rendered images and thumbnails for de-identifying roles.
+
+These resources carry pixels (which may show burned-in text) or binary values, so none is served before the
+instance's header has been judged by the role's engine: a withheld instance answers 404, an instance that
+needs a mask gets its frames masked (native pixels only) and no rendered image. The decision per instance is
+cached for the life of the role's profile version, and filled ahead from every metadata answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.codec.media import MediaType
+from gateway.codec.multipart import MultipartWriter, iter_parts
+from gateway.core.governance.disclosure import AUDIT, Audit
+from gateway.core.governance.identifiers import Uids, json_patient
+from gateway.core.rules.actions import Action
+from gateway.core.rules.pixels import Geometry, PixelPlan, mask_native
+from gateway.core.rules.profile import Profile
+from gateway.core.rules.withhold import json_header, screen
+from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
+from gateway.errors import NotFound, UpstreamProtocolError, Withheld
+from gateway.web.exchange import Exchange
+from gateway.web.handlers.common import upstream_of
+from gateway.web.streaming import abort, begin, upstream_request_headers
+from gateway.web.view import JsonObject, View, json_array, own_headers
+
+log = logging.getLogger("gateway.pixels")
+_NATIVE = "1.2.840.10008.1.2.1"
+_TAG = re.compile(r"[0-9A-Fa-f]{8}")
+_IMAGE_LIMIT = 64 * 1024**2
+_METADATA_LIMIT = 64 * 1024**2
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What may happen to one instance's pixels, and the geometry of one frame for masking it."""
+
+    plan: PixelPlan
+    frame: Geometry
+    patient: str  # the real patient key, so an opt-out made after judging still hides the instance
+
+
+class VerdictCache:
+    """(profile version, real instance path) -> Verdict or Withheld; the least recently used entry goes."""
+
+    def __init__(self, size: int = 65536) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], Verdict | Withheld] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> Verdict | Withheld | None:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+        return self._entries.get(key)
+
+    def put(self, key: tuple[str, str], value: Verdict | Withheld) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
+
+
+def verdict_of(profile: Profile, obj: JsonObject) -> Verdict | Withheld:
+    """Judge an instance from its (real) DICOM JSON: the same screen the engine runs on every path."""
+    try:
+        plan = screen(profile, json_header(obj))
+    except Withheld as exc:
+        return exc
+    frame = Geometry(
+        rows=_int(obj, "00280010", 0),
+        columns=_int(obj, "00280011", 0),
+        samples=_int(obj, "00280002", 1),
+        bits_allocated=_int(obj, "00280100", 16),
+        frames=1,
+        planar=_int(obj, "00280006", 0),
+    )
+    return Verdict(plan, frame, json_patient(obj))
+
+
+def _int(obj: JsonObject, tag: str, default: int) -> int:
+    values = obj.get(tag, {}).get("Value") or [default]
+    return int(values[0] if values[0] is not None else default)
+
+
+def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
+    """Judge every instance of a metadata answer now: a viewer asks for their frames next (OHIF does)."""
+    cache, version = exchange.request.app[VERDICTS], exchange.role.profile.version
+    for obj in objects:
+        uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
+        if all(uids):
+            path = "/studies/{}/series/{}/instances/{}".format(*uids)
+            cache.put((version, path), verdict_of(exchange.role.profile, obj))
+
+
+async def judge(exchange: Exchange, instance_path: str) -> Verdict:
+    """The verdict on one instance (from the cache, or from its metadata); Withheld answers 404."""
+    cache = exchange.request.app[VERDICTS]
+    key = (exchange.role.profile.version, instance_path)
+    verdict = cache.get(key)
+    if verdict is None:
+        verdict = await _judge(exchange, instance_path)
+        cache.put(key, verdict)
+    if isinstance(verdict, Withheld):
+        log.info("withheld", extra={"reason": verdict.reason})
+        raise NotFound()
+    audit: Audit = exchange.request[AUDIT]
+    if audit.withdrawn.covers(verdict.patient):
+        log.info("withheld", extra={"reason": "opted-out"})
+        raise NotFound()
+    # Pixels of this instance are about to go out; the client named it by the pseudonyms in its own path.
+    audit.disclosure.record(Uids.from_path(instance_path), Uids.from_path(exchange.upstream_path))
+    return verdict
+
+
+async def _judge(exchange: Exchange, instance_path: str) -> Verdict | Withheld:
+    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
+    async with upstream_of(exchange.request).request("GET", instance_path + "/metadata", headers=headers) as up:
+        objects = json_array(await up.read(_METADATA_LIMIT))
+    if len(objects) != 1:
+        raise NotFound()
+    return verdict_of(exchange.role.profile, objects[0])
+
+
+def instance_path_of(path: str) -> str:
+    """/studies/a/series/b/instances/c/... -> /studies/a/series/b/instances/c"""
+    return "/".join(path.split("/")[:7])
+
+
+async def retrieve_frames(exchange: Exchange, view: View) -> web.StreamResponse:
+    real_path, to_public = await view.translate_path(exchange.target)
+    verdict = await judge(exchange, instance_path_of(real_path))
+    if exchange.transaction.name == "retrieve_bulkdata" and not bulk_allowed(exchange.role.profile, real_path):
+        raise NotFound()
+    headers = upstream_request_headers(exchange.request)
+    if not verdict.plan.passthrough:
+        # Masks apply to native pixels only: ask for them, whatever the client's Accept said.
+        headers["Accept"] = f'multipart/related; type="application/octet-stream"; transfer-syntax={_NATIVE}'
+    return await _relay_parts(exchange, view, real_path, headers, to_public, verdict)
+
+
+def bulk_allowed(profile: Profile, real_path: str) -> bool:
+    """Only values the role keeps may be fetched as bulkdata, at every step of the tag path (a removed attribute
+    inside a kept sequence stays removed); top-level pixel data follows the pixel plan instead."""
+    tag_path = real_path.split("/bulk/", 1)[1] if "/bulk/" in real_path else "7fe00010"
+    steps = tag_path.split("/")
+    tags, items = steps[0::2], steps[1::2]  # tag / item number / tag / ...
+    if not all(item.isdigit() for item in items) or not all(_TAG.fullmatch(tag) for tag in tags):
+        return False
+    if [tag.lower() for tag in tags] == ["7fe00010"]:
+        return True
+    numbers = [int(tag, 16) for tag in tags]
+    # Private tags need their creator to be judged, which a path does not carry: refused.
+    return all(not tag >> 16 & 1 and profile.action_for(tag) is Action.KEEP for tag in numbers)
+
+
+async def _relay_parts(
+    exchange: Exchange,
+    view: View,
+    real_path: str,
+    headers: dict[str, str],
+    to_public: dict[str, str],
+    verdict: Verdict,
+) -> web.StreamResponse:
+    request = exchange.request
+    async with upstream_of(request).request("GET", real_path, headers=headers) as upstream:
+        media = MediaType.parse(upstream.headers.get("Content-Type", ""), side="upstream")
+        if media.boundary is None or media.related_type is None:
+            raise NotFound()
+        require_pixel_kind(media.related_type)
+        writer = MultipartWriter(related_type=str(media.related_type))
+        response = await begin(request, 200, own_headers(exchange, writer.content_type))
+        try:
+            async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
+                part_type = MediaType.parse(part.headers.get("Content-Type", "application/octet-stream"))
+                part_headers = {"Content-Type": pixel_part_type(part_type)}
+                location = _public_location(part.headers.get("Content-Location", ""), view, to_public)
+                if location is not None:
+                    part_headers["Content-Location"] = location
+                if verdict.plan.passthrough:
+                    await response.write(writer.part_head(part_headers))
+                    async for chunk in part.body:
+                        await response.write(chunk)
+                else:
+                    frame = mask_native(await part.read(_IMAGE_LIMIT), verdict.frame, verdict.plan.regions)
+                    await response.write(writer.part_head(part_headers) + frame)
+                await response.write(writer.part_tail())
+            await exchange.request[AUDIT].disclosure.seal()  # on record before the closing boundary
+            await response.write(writer.close())
+            await response.write_eof()
+        except Exception as exc:
+            abort(request, exc)
+    return response
+
+
+def require_pixel_kind(media: MediaType) -> None:
+    """Frames and bulk data are bytes or images. A DICOM or JSON part here means the origin answered for another
+    resource than the one judged (a path it normalised differently, a hostile origin): refused, never relayed."""
+    essence = media.essence
+    if essence != "application/octet-stream" and not essence.startswith(("image/", "video/")):
+        raise UpstreamProtocolError("the origin answered a frames or bulk data request with another kind of body")
+
+
+def pixel_part_type(media: MediaType) -> str:
+    """A part's Content-Type as the gateway writes it: the kind and a checked transfer syntax, nothing else the
+    origin put there (a parameter can carry anything)."""
+    require_pixel_kind(media)
+    syntax = media.transfer_syntax
+    if syntax is not None and LENIENT_UID.fullmatch(syntax):
+        return f"{media.essence}; transfer-syntax={syntax}"
+    return media.essence
+
+
+def _public_location(url: str, view: View, to_public: dict[str, str]) -> str | None:
+    """A part's Content-Location as the client may see it: a resource path of the frames or bulk data grammar
+    whose every UID this request mapped, or no Content-Location at all."""
+    path = view.urls.path_of(url) if url else None
+    match = _PART_LOCATION.fullmatch(path or "")
+    if match is None:
+        return None
+    uids = match.group("study", "series", "instance")
+    if view.remaps_uids and not all(uid in to_public for uid in uids):
+        return None
+    public = [to_public[uid] for uid in uids] if view.remaps_uids else list(uids)
+    return view.urls.public_base + "/studies/{}/series/{}/instances/{}".format(*public) + (match.group("rest") or "")
+
+
+_UID = LENIENT_UID.pattern  # the origin's real UIDs, which may have leading zeros
+_PART_LOCATION = re.compile(
+    rf"/studies/(?P<study>{_UID})/series/(?P<series>{_UID})/instances/(?P<instance>{_UID})"
+    rf"(?P<rest>/frames/{FRAME_LIST.pattern}|/bulk/{TAG_PATH.pattern})?"
+)

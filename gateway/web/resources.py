@@ -1,0 +1,116 @@
+"""Typed app state and the cleanup contexts that open and close each long-lived resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from gateway.adapters.backends import open_store
+from gateway.adapters.governance_backends import refuse_unreadable, sealed_for
+from gateway.adapters.upstream import UpstreamClient
+from gateway.core.governance.oversight import Oversight
+from gateway.core.governance.profiles import ProfileEditor
+from gateway.core.governance.store import GovernanceStore
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.errors import KeyMismatch
+from gateway.core.pseudonyms.migration import has_legacy
+from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.pseudonyms.store import PseudonymStore
+from gateway.core.roles import RoleBook
+from gateway.errors import ConfigError, StoreUnavailable
+from gateway.settings import Settings
+from gateway.web.handlers.common import UPSTREAM
+
+log = logging.getLogger("gateway")
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", PseudonymStore)
+RESOLVER = web.AppKey("resolver", Resolver)
+GOVERNANCE = web.AppKey("governance", GovernanceStore)
+OVERSIGHT = web.AppKey("oversight", Oversight)
+EDITOR = web.AppKey("profile_editor", ProfileEditor)
+
+
+async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = UpstreamClient(
+        settings.upstream.url,
+        timeout_s=settings.upstream.timeout_s,
+        max_connections=settings.upstream.max_connections,
+    )
+    await client.open()
+    app[UPSTREAM] = client
+    yield
+    await client.aclose()
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = open_store(settings.store.url, timeout=settings.store.timeout_s)
+    app[STORE] = store
+    keyring = Keyring(settings.secret.get_secret_value().encode())
+    await _refuse_unreadable(settings.source, store, keyring)
+    app[RESOLVER] = Resolver(store, keyring, settings.key_version)
+    yield
+    await store.aclose()
+
+
+async def _refuse_unreadable(source: str, store: PseudonymStore, keyring: Keyring) -> None:
+    """Never serve beside real values in clear, nor on keys this secret does not open: a store the old layout
+    wrote must be migrated first, and a rekeyed one needs the new secret. One that cannot be asked now (down at
+    start) is not refused: every call fails closed until it answers."""
+    try:
+        legacy = await has_legacy(store)
+        wrapped = await store.wrapped_keys()
+    except StoreUnavailable:
+        log.warning("the pseudonym store could not be checked: it is unavailable")
+        return
+    try:
+        for name, key in wrapped.items():
+            keyring.unwrap(name, key)
+    except KeyMismatch:
+        await store.aclose()
+        raise ConfigError(
+            source, "store.url", "holds keys wrapped under another secret: GATEWAY_SECRET does not open them"
+        ) from None
+    if legacy:
+        await store.aclose()
+        raise ConfigError(
+            source,
+            "store.url",
+            "holds the clear layout of an earlier version; run "
+            "`dicomweb-gateway store migrate` with the gateways stopped",
+        )
+
+
+def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The opt-out registry, ledger and edited profiles; `roles` is the book that edited profiles swap into."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        store = sealed_for(settings)
+        await _require_durable(settings, store)
+        await refuse_unreadable(settings, store)
+        editor = ProfileEditor(roles, settings.roles_dir)
+        app[GOVERNANCE], app[EDITOR] = store, editor
+        app[OVERSIGHT] = Oversight(store, editor.apply, refresh_s=settings.governance.refresh_s)
+        yield
+        await store.aclose()
+
+    return ctx
+
+
+async def _require_durable(settings: Settings, store: GovernanceStore) -> None:
+    """Refuse to start on a ledger store that could lose an append after it returned. One that cannot be asked
+    now (down at start) is not refused: readiness reports it, and every append fails closed until it is back."""
+    try:
+        problem = await store.durability_problem()
+    except StoreUnavailable:
+        log.warning("ledger durability not confirmed: governance store unavailable", extra={"kind": "durability"})
+        return
+    if problem is not None:
+        await store.aclose()
+        raise ConfigError(settings.source, "governance.url" if settings.governance.url else "store.url", problem)
+    if settings.governance.witness_path is None:
+        log.warning("the ledger has no witness (governance.witness_path)", extra={"kind": "durability"})

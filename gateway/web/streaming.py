@@ -1,0 +1,69 @@
+"""Headers and body plumbing shared by every handler.
+
+The gateway builds its own outgoing headers: only the ones named here cross, the upstream Content-Length
+never does (bodies may change size), and URLs are rewritten. Once the first byte is out, an error can only
+abort the connection: the closing boundary or final chunk is never written, so the client cannot mistake a
+cut body for a complete one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from gateway.core.urls import UrlMap
+
+log = logging.getLogger("gateway.stream")
+STARTED = "gateway.started"  # request key: the status line is out, so an error can only cut the connection
+
+# Request headers the origin needs to negotiate representations; nothing else crosses.
+FORWARDED_REQUEST_HEADERS = ("Accept", "Accept-Charset", "Content-Type")
+
+
+def upstream_request_headers(request: web.Request) -> dict[str, str]:
+    headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    headers["Accept-Encoding"] = "identity"
+    return headers
+
+
+def response_headers(upstream: Mapping[str, str], urls: UrlMap, *, content_type: str | None = None) -> CIMultiDict[str]:
+    headers: CIMultiDict[str] = CIMultiDict()
+    kind = content_type or upstream.get("Content-Type")
+    if kind:
+        headers["Content-Type"] = kind
+    for name in ("Content-Location", "Location"):
+        if name in upstream:
+            headers[name] = urls.to_public(upstream[name])
+    return headers
+
+
+async def begin(request: web.Request, status: int, headers: Mapping[str, str]) -> web.StreamResponse:
+    response = web.StreamResponse(status=status, headers=headers)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    request[STARTED] = True
+    return response
+
+
+async def pump(request: web.Request, response: web.StreamResponse, body: AsyncIterator[bytes]) -> int:
+    """Write a body; on any failure abort the connection instead of ending the response."""
+    written = 0
+    try:
+        async for chunk in body:
+            await response.write(chunk)
+            written += len(chunk)
+    except Exception as exc:
+        abort(request, exc)
+        return written
+    await response.write_eof()
+    return written
+
+
+def abort(request: web.Request, exc: BaseException) -> None:
+    """Cut the connection mid-body. Any failure once bytes are out ends here, expected or not."""
+    log.warning("stream aborted", extra={"error": type(exc).__name__})
+    if request.transport is not None:
+        request.transport.abort()

@@ -1,0 +1,183 @@
+"""A role's de-identified view of the origin, for one exchange: path translation and JSON de-identification.
+
+Everything that goes out for a de-identifying role passes through here or through the instance stream:
+UIDs in the request path are mapped back to real ones (an unknown pseudonym is a 404, never a pass-through),
+and every DICOM JSON object is de-identified with one store round trip per response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from gateway import metrics
+from gateway.core.governance.disclosure import Audit
+from gateway.core.governance.identifiers import json_patient, json_uids
+from gateway.core.pseudonyms.model import IdKind, MappingMissing, Mappings, Needs, ScopeSpec
+from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.engine import Engine
+from gateway.core.target import Target
+from gateway.core.urls import UrlMap
+from gateway.errors import DeidentificationError, NotAcceptable, NotFound, UpstreamProtocolError, Withheld
+
+if TYPE_CHECKING:
+    from gateway.web.exchange import Exchange
+
+log = logging.getLogger("gateway.view")
+
+RETRIEVE_URL = "00081190"
+UID_SEGMENT = re.compile(r"^[0-9]+(\.[0-9]+)+$")
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class View:
+    engine: Engine
+    scope: ScopeSpec
+    resolver: Resolver
+    urls: UrlMap
+    remaps_uids: bool
+    audit: Audit  # who opted out (left out here) and what this response disclosed (recorded here)
+
+    async def real_path(self, target: Target) -> str:
+        return (await self.translate_path(target))[0]
+
+    async def translate_path(self, target: Target) -> tuple[str, dict[str, str]]:
+        """The upstream path of a target named with pseudonymous UIDs, and the real -> pseudonymous map used."""
+        pseudonyms = list(target.uids.values())
+        if not self.remaps_uids or not pseudonyms:
+            return target.path, {}
+        real = await self.resolver.real_values(self.scope, IdKind.UID, pseudonyms)
+        if any(p not in real for p in pseudonyms):
+            raise NotFound()  # a pseudonym this scope never issued: hide whether anything exists
+        return target.with_uids(real).path, {real[p]: p for p in pseudonyms}
+
+    async def deidentify_objects(self, objects: Iterable[JsonObject]) -> list[JsonObject]:
+        """De-identify DICOM JSON objects with one resolve, all to be sent; withheld ones are left out."""
+        pairs = await self.deidentify_pairs(objects)
+        self.disclose(pairs)
+        return [out for _, out in pairs]
+
+    def disclose(self, pairs: Iterable[tuple[JsonObject, JsonObject]]) -> None:
+        """Record (as it came, as it goes) pairs in the response's ledger entry: only what is actually sent."""
+        for source, out in pairs:
+            self.audit.disclosure.record(json_uids(source), json_uids(out))
+
+    async def deidentify_pairs(self, objects: Iterable[JsonObject]) -> list[tuple[JsonObject, JsonObject]]:
+        """(as it came, de-identified) for each object that is not withheld; nothing is recorded yet."""
+        needs = Needs()
+        screened = []
+        for obj in objects:
+            if self.audit.withdrawn.covers(json_patient(obj)):
+                continue  # opted out: invisible, as if the origin had never held it
+            try:
+                needs.merge(self.engine.needs_json(obj))
+            except Withheld as exc:
+                _withheld(exc)
+                continue
+            for url in _urls(obj):
+                _url_needs(self.urls, url, needs)
+            screened.append(obj)
+        mappings = await self.resolver.resolve(self.scope, needs)
+        return [(obj, out) for obj in screened if (out := self._one(obj, mappings)) is not None]
+
+    def _one(self, obj: JsonObject, mappings: Mappings) -> JsonObject | None:
+        try:
+            out = self.engine.apply_json(obj, mappings)
+            if RETRIEVE_URL in obj:
+                original = obj[RETRIEVE_URL].get("Value") or [""]
+                out[RETRIEVE_URL] = {"vr": "UR", "Value": [self.public_url(original[0], mappings)]}
+            _rewrite_bulk_uris(out, lambda url: self.public_url(url, mappings))
+        except Withheld as exc:
+            _withheld(exc)
+            return None
+        except (DeidentificationError, MappingMissing) as exc:
+            # Fail closed: an object we cannot fully process is left out, never passed on as it came.
+            log.warning("object left out", extra={"error": type(exc).__name__})
+            metrics.withheld("json", "unprocessable-object")
+            return None
+        metrics.deidentified("json")
+        return out
+
+    def public_url(self, url: str, mappings: Mappings) -> str:
+        """An origin URL as the client must see it: the gateway's base and pseudonymous UIDs."""
+        path = self.urls.path_of(url)
+        if path is None:
+            raise DeidentificationError("a URL in the origin's answer points elsewhere")
+        segments = [
+            mappings.get(IdKind.UID, s) if self.remaps_uids and UID_SEGMENT.match(s) else s for s in path.split("/")
+        ]
+        return self.urls.public_base + "/".join(segments)
+
+
+def _withheld(exc: Withheld) -> None:
+    log.info("withheld", extra={"reason": exc.reason})
+    metrics.withheld("json", exc.reason)
+
+
+def _url_needs(urls: UrlMap, url: str, needs: Needs) -> None:
+    path = urls.path_of(url) or ""
+    for segment in path.split("/"):
+        if UID_SEGMENT.match(segment):
+            needs.add(IdKind.UID, segment)
+
+
+def _urls(obj: JsonObject) -> Iterator[str]:
+    for element in obj.values():
+        if not isinstance(element, dict):
+            continue
+        if "BulkDataURI" in element:
+            yield element["BulkDataURI"]
+        for item in element.get("Value", ()) if element.get("vr") in ("SQ", "UR") else ():
+            if isinstance(item, dict):
+                yield from _urls(item)
+            elif isinstance(item, str) and element.get("vr") == "UR":
+                yield item
+
+
+def _rewrite_bulk_uris(obj: JsonObject, rewrite: Any) -> None:
+    for element in obj.values():
+        if not isinstance(element, dict):
+            continue
+        if "BulkDataURI" in element:
+            element["BulkDataURI"] = rewrite(element["BulkDataURI"])
+        if element.get("vr") == "SQ":
+            for item in element.get("Value", ()):
+                _rewrite_bulk_uris(item, rewrite)
+
+
+def json_array(body: bytes) -> list[JsonObject]:
+    """The origin's DICOM JSON answer; anything else is the origin's fault, and nothing of it passes."""
+    try:
+        objects = orjson.loads(body) if body.strip() else []
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError("the origin's answer is not valid JSON") from None
+    if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+        raise UpstreamProtocolError("the origin's answer is not a DICOM JSON array")
+    return objects
+
+
+def json_response(objects: list[JsonObject]) -> web.Response:
+    return web.Response(body=orjson.dumps(objects), content_type="application/dicom+json")
+
+
+_JSON_TYPES = ("application/dicom+json", "application/json", "application/*", "*/*")
+
+
+def require_json(request: web.Request) -> None:
+    """De-identified searches and metadata are served as DICOM JSON only (the XML forms are not offered)."""
+    accept = request.headers.get("Accept")
+    if accept and not any(kind in accept for kind in _JSON_TYPES):
+        raise NotAcceptable("this role is served application/dicom+json only")
+
+
+def own_headers(exchange: Exchange, content_type: str) -> dict[str, str]:
+    """Response headers for a de-identified body: nothing of the origin's, and the client's own URL."""
+    return {"Content-Type": content_type, "Content-Location": exchange.urls.public_base + exchange.upstream_path}
