@@ -6,22 +6,17 @@ many studies the origin holds of that patient, and 0 (or an origin that cannot b
 
 from __future__ import annotations
 
-from gateway.adapters.upstream import UpstreamClient
+from gateway.adapters.upstream import JsonLimit, UpstreamClient
 from gateway.core.governance.model import OptOut
 from gateway.core.pseudonyms.model import patient_key
 from gateway.core.rules.dicom_json import JsonObject, first_text
 from gateway.errors import UpstreamError
-from gateway.web.view import json_array
-
-_STUDIES_LIMIT = 16 * 1024**2
-_HEADERS = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
 
 
 async def studies_of(upstream: UpstreamClient, optout: OptOut) -> dict[str, str]:
     """The patient's real studies at the origin, each with the patient key the engine gave it."""
     query = [("PatientID", optout.patient_id), ("includefield", "00100021")]
-    async with upstream.request("GET", "/studies", query=query, headers=_HEADERS) as up:
-        objects = json_array(await up.read(_STUDIES_LIMIT)) if up.status != 204 else []
+    objects = await upstream.get_json("/studies", query, limit=JsonLimit.PATIENT_STUDIES)
     return {
         obj["0020000D"]["Value"][0]: patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
         for obj in objects

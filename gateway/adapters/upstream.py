@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from enum import IntEnum
 
 import aiohttp
+import orjson
 from multidict import CIMultiDictProxy
 
 from gateway import metrics
+from gateway.core.rules.dicom_json import JsonObject
 from gateway.errors import (
     UpstreamError,
     UpstreamProtocolError,
@@ -54,6 +57,30 @@ class UpstreamResponse:
                 raise _failed(UpstreamProtocolError("the origin server sent a larger body than expected"))
             parts.append(chunk)
         return b"".join(parts)
+
+
+class JsonLimit(IntEnum):
+    """How much DICOM JSON the gateway reads from the origin in one answer, by what the answer holds: one table,
+    so that a bound is chosen by the kind of answer, never per call site."""
+
+    PATIENT_STUDIES = 16 * 1024**2  # the studies of one patient (opt-outs)
+    INSTANCE = 64 * 1024**2  # the metadata of one instance, or a series' instance list
+    SEARCH = 256 * 1024**2  # one QIDO-RS page
+    METADATA = 512 * 1024**2  # the metadata of a whole study or series
+
+
+def json_array(body: bytes) -> list[JsonObject]:
+    """The origin's DICOM JSON answer; anything else is the origin's fault, and nothing of it passes."""
+    try:
+        objects = orjson.loads(body) if body.strip() else []
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError("the origin's answer is not valid JSON") from None
+    if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+        raise UpstreamProtocolError("the origin's answer is not a DICOM JSON array")
+    return objects
+
+
+_JSON_HEADERS = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
 
 
 class UpstreamClient:
@@ -102,6 +129,13 @@ class UpstreamClient:
             yield UpstreamResponse(raw.status, raw.headers, raw)
         finally:
             raw.release()
+
+    async def get_json(
+        self, path: str, query: list[tuple[str, str]] | None = None, *, limit: JsonLimit
+    ) -> list[JsonObject]:
+        """GET a DICOM JSON answer: the objects, [] for 204 No Content, and an error for anything else."""
+        async with self.request("GET", path, query=query, headers=_JSON_HEADERS) as upstream:
+            return [] if upstream.status == 204 else json_array(await upstream.read(limit))
 
     async def reachable(self) -> bool:
         """Any HTTP answer from the origin counts: readiness is about the connection, not a resource."""

@@ -24,7 +24,7 @@ from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.engine import Engine
 from gateway.core.target import Target
 from gateway.core.urls import UrlMap
-from gateway.errors import DeidentificationError, NotAcceptable, NotFound, UpstreamProtocolError, Withheld
+from gateway.errors import DeidentificationError, NotAcceptable, NotFound, Withheld
 
 if TYPE_CHECKING:
     from gateway.web.exchange import Exchange
@@ -151,17 +151,6 @@ def _rewrite_bulk_uris(obj: JsonObject, rewrite: Any) -> None:
         if element.get("vr") == "SQ":
             for item in element.get("Value", ()):
                 _rewrite_bulk_uris(item, rewrite)
-
-
-def json_array(body: bytes) -> list[JsonObject]:
-    """The origin's DICOM JSON answer; anything else is the origin's fault, and nothing of it passes."""
-    try:
-        objects = orjson.loads(body) if body.strip() else []
-    except orjson.JSONDecodeError:
-        raise UpstreamProtocolError("the origin's answer is not valid JSON") from None
-    if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
-        raise UpstreamProtocolError("the origin's answer is not a DICOM JSON array")
-    return objects
 
 
 def json_response(objects: list[JsonObject]) -> web.Response:

@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 from rules.conftest import mappings_for as rules_mappings
 
+from gateway.adapters.upstream import json_array
 from gateway.codec.part10_stream import split_part10
 from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.core.rules.engine import Engine
 from gateway.errors import UpstreamProtocolError, Withheld
-from gateway.web.view import json_array
 
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.core.governance.disclosure import now
 from gateway.core.governance.profiles import ProfileEditor
 from gateway.core.rules.engine import Engine
@@ -18,12 +19,10 @@ from gateway.web.admin.diff import rows
 from gateway.web.admin.note import note, principal_of
 from gateway.web.handlers.common import UPSTREAM
 from gateway.web.resources import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER
-from gateway.web.view import json_array
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-_METADATA_LIMIT = 64 * 1024**2
 
 
 async def list_roles(request: web.Request) -> web.Response:
@@ -96,9 +95,7 @@ async def preview_role(request: web.Request) -> web.Response:
 
 async def _instance_metadata(request: web.Request, uids: list[str]) -> dict:
     path = "/studies/{}/series/{}/instances/{}/metadata".format(*uids)
-    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
-    async with request.config_dict[UPSTREAM].request("GET", path, headers=headers) as upstream:
-        objects = json_array(await upstream.read(_METADATA_LIMIT))
+    objects = await request.config_dict[UPSTREAM].get_json(path, limit=JsonLimit.INSTANCE)
     if len(objects) != 1:
         raise NotFound()
     return objects[0]

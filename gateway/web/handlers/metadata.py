@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.errors import NotFound
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.pixels import remember_verdicts
-from gateway.web.view import View, json_array, json_response, require_json
+from gateway.web.view import View, json_response, require_json
 
 # Series metadata of a 500-instance CT is about 3 MB; this bounds a pathological study, not a normal one.
-MAX_METADATA_BODY = 512 * 1024**2
 
 
 async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamResponse:
     require_json(exchange.request)
     path = await view.real_path(exchange.target)
-    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
-    async with upstream_of(exchange.request).request("GET", path, headers=headers) as upstream:
-        body = await upstream.read(MAX_METADATA_BODY)
-    real = json_array(body)
+    real = await upstream_of(exchange.request).get_json(path, limit=JsonLimit.METADATA)
     remember_verdicts(exchange, real)
     objects = await view.deidentify_objects(real)
     if not objects:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.core.governance.disclosure import AUDIT, Audit
@@ -28,13 +29,12 @@ from gateway.errors import NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.streaming import abort, begin, upstream_request_headers
-from gateway.web.view import JsonObject, View, json_array, own_headers
+from gateway.web.view import JsonObject, View, own_headers
 
 log = logging.getLogger("gateway.pixels")
 _NATIVE = "1.2.840.10008.1.2.1"
 _TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _IMAGE_LIMIT = 64 * 1024**2
-_METADATA_LIMIT = 64 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,7 @@ async def judge(exchange: Exchange, instance_path: str) -> Verdict:
 
 
 async def _judge(exchange: Exchange, instance_path: str) -> Verdict | Withheld:
-    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
-    async with upstream_of(exchange.request).request("GET", instance_path + "/metadata", headers=headers) as up:
-        objects = json_array(await up.read(_METADATA_LIMIT))
+    objects = await upstream_of(exchange.request).get_json(instance_path + "/metadata", limit=JsonLimit.INSTANCE)
     if len(objects) != 1:
         raise NotFound()
     return verdict_of(exchange.role.profile, objects[0])

@@ -13,13 +13,14 @@ import logging
 
 from aiohttp import web
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.core.rules.rendered import mask_rendered, reencoded, viewport_size
 from gateway.core.target import rendering_query
 from gateway.errors import NotAcceptable, NotFound, UpstreamProtocolError, UpstreamStatus, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.pixels import Verdict, instance_path_of, judge
-from gateway.web.view import View, json_array
+from gateway.web.view import View
 
 log = logging.getLogger("gateway.rendered")
 _IMAGE_LIMIT = 64 * 1024**2
@@ -106,9 +107,7 @@ async def identity_thumbnail(exchange: Exchange) -> web.Response:
 
 async def _instances_middle_first(exchange: Exchange, path: str) -> list[str]:
     """Real instance paths of a study or series, middle one first: the slice a viewer would show."""
-    headers = {"Accept": "application/dicom+json"}
-    async with upstream_of(exchange.request).request("GET", path + "/instances", headers=headers) as up:
-        objects = json_array(await up.read(_IMAGE_LIMIT)) if up.status != 204 else []
+    objects = await upstream_of(exchange.request).get_json(path + "/instances", limit=JsonLimit.INSTANCE)
     numbered = [(_number(o), _instance_path(o)) for o in objects]
     paths = [path for _, path in sorted((n, p) for n, p in numbered if p is not None)]
     middle = len(paths) // 2

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.core.pseudonyms.errors import IrreversibleScope
 from gateway.core.pseudonyms.model import IdKind
 from gateway.core.qido import Plan, passes, plan_search, upstream_query
 from gateway.errors import BadRequest
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
-from gateway.web.view import JsonObject, View, json_array, json_response, require_json
+from gateway.web.view import JsonObject, View, json_response, require_json
 
-MAX_QIDO_BODY = 256 * 1024**2
 # What the engine needs to judge a result whatever the client asked for: the patient (one pseudonym and one
 # date shift per patient at every level), and modality, SOP class and burned-in flags (withholding).
 _JUDGING_FIELDS = ("00100020", "00100021", "00080060", "00080061", "00080016", "00280301")
@@ -86,9 +86,4 @@ async def _collect(
 
 
 async def _fetch(exchange: Exchange, path: str, query: list[tuple[str, str]]) -> list[JsonObject]:
-    headers = {"Accept": "application/dicom+json", "Accept-Encoding": "identity"}
-    async with upstream_of(exchange.request).request("GET", path, query=query, headers=headers) as upstream:
-        if upstream.status == 204:
-            return []
-        body = await upstream.read(MAX_QIDO_BODY)
-    return json_array(body)
+    return await upstream_of(exchange.request).get_json(path, query, limit=JsonLimit.SEARCH)

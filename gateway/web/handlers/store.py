@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydicom import Dataset
 
+from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Stream
@@ -55,7 +56,7 @@ from gateway.errors import (
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import stow_body, upstream_of
 from gateway.web.handlers.store_response import Failure, json_object, respond
-from gateway.web.view import View, json_array, require_json
+from gateway.web.view import View, require_json
 
 log = logging.getLogger("gateway.store")
 
@@ -205,11 +206,9 @@ class _Upload:
         for start in range(0, len(uids), _QIDO_BATCH):
             query = [(keyword[level], ",".join(uids[start : start + _QIDO_BATCH]))]
             query += [("includefield", name) for name in _PATIENT_FIELDS]
-            headers = {"Accept": "application/dicom+json"}
-            async with upstream_of(self.exchange.request).request(
-                "GET", f"/{level.value}", query=query, headers=headers
-            ) as upstream:
-                found += json_array(await upstream.read(_ANSWER_LIMIT))
+            found += await upstream_of(self.exchange.request).get_json(
+                f"/{level.value}", query, limit=JsonLimit.SEARCH
+            )
         return found
 
     # -- upstream -------------------------------------------------------------------------------------------
