@@ -35,3 +35,16 @@ def test_ruff_finds_nothing() -> None:
 def test_mypy_finds_nothing() -> None:
     result = run(str(BIN / "mypy"), "gateway")
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    import grimp  # import-linter's graph builder
+
+    graph = grimp.build_graph("gateway")
+    cycles = {
+        tuple(sorted((module, imported)))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    }
+    assert not cycles, sorted(cycles)

@@ -11,16 +11,16 @@ from gateway import logs
 from gateway.adapters.oidc import OidcVerifier
 from gateway.core.auth import ApiKeys, Authenticator
 from gateway.core.roles import RoleBook
+from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.core.transactions import TRANSACTIONS
 from gateway.settings import Settings
 from gateway.web.admin.app import build_admin
 from gateway.web.exchange import DICOMWEB_ROOT
 from gateway.web.handlers import health, metrics
-from gateway.web.handlers.common import STOW_MAX_BYTES
-from gateway.web.handlers.pixels import VERDICTS, VerdictCache
 from gateway.web.middleware import Cors, exchange
-from gateway.web.pipeline import AUTHENTICATOR, ROLES, transaction_handler
-from gateway.web.resources import SETTINGS, governance_ctx, store_ctx, upstream_ctx
+from gateway.web.pipeline import transaction_handler
+from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
+from gateway.web.state import AUTHENTICATOR, ROLES, SETTINGS, STOW_MAX_BYTES, VERDICTS
 
 
 def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Application:

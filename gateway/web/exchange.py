@@ -1,4 +1,5 @@
-"""One client exchange as it moves through the stages: who asked, as which role, for which transaction."""
+"""One client exchange as it moves through the stages: who asked, as which role, for which transaction, and
+(for a de-identifying role) its Audit: who is withdrawn, and what the response discloses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.core.auth import Principal
+from gateway.core.governance.disclosure import Audit
 from gateway.core.roles import Role
 from gateway.core.target import Target
 from gateway.core.transactions import Transaction
@@ -21,6 +23,7 @@ class Exchange:
     role: Role
     urls: UrlMap
     target: Target
+    audit: Audit | None = None  # the governance side, for de-identifying roles only
 
     @property
     def upstream_path(self) -> str:

@@ -17,13 +17,12 @@ from aiohttp import web
 
 from gateway import logs, metrics
 from gateway.errors import GatewayError, Unauthenticated
-from gateway.web.streaming import STARTED, abort
+from gateway.web.state import ROLE, STARTED, TRANSACTION
+from gateway.web.streaming import abort
 
 log = logging.getLogger("gateway.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-TRANSACTION = "gateway.transaction"  # request key: the PS3.18 transaction name, for the access log
-ROLE = "gateway.role"
 
 
 def error_response(status: int, message: str) -> web.Response:

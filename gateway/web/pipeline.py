@@ -13,9 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.core.auth import Authenticator
-from gateway.core.governance.disclosure import AUDIT, Audit
-from gateway.core.roles import Role, RoleBook
+from gateway.core.governance.disclosure import Audit
+from gateway.core.roles import Role
 from gateway.core.target import Target
 from gateway.core.transactions import Kind, Transaction
 from gateway.core.urls import UrlMap
@@ -23,11 +22,7 @@ from gateway.web.exchange import DICOMWEB_ROOT, Exchange
 from gateway.web.handlers import deidentified, identity
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.rendered import identity_thumbnail
-from gateway.web.middleware import ROLE, TRANSACTION
-from gateway.web.resources import GOVERNANCE, OVERSIGHT, SETTINGS
-
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
-ROLES = web.AppKey("roles", RoleBook)
+from gateway.web.state import GOVERNANCE, OVERSIGHT, ROLES, SETTINGS, TRANSACTION, authenticate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -35,8 +30,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def transaction_handler(transaction: Transaction) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         request[TRANSACTION] = transaction.name
-        principal = await request.app[AUTHENTICATOR].authenticate(request.headers.get("Authorization"))
-        request[ROLE] = principal.role
+        principal = await authenticate(request)
         known = request.app[ROLES].get(principal.role)
         withdrawn = None
         if known is None or not known.identity:
@@ -44,18 +38,19 @@ def transaction_handler(transaction: Transaction) -> Handler:
             # role back a permission its cached profile lacks. Identity roles need no store, so they skip it.
             withdrawn = await request.app[OVERSIGHT].current()
         role = request.app[ROLES].authorize(principal.role, transaction)
+        audit = None
         if not role.identity:
             assert withdrawn is not None  # roles never turn identity through an edit (the admin API refuses it)
-            append = request.app[GOVERNANCE].append
-            request[AUDIT] = Audit.begin(withdrawn, principal, role, transaction.name, append)
+            audit = Audit.begin(withdrawn, principal, role, transaction.name, request.app[GOVERNANCE].append)
         target = target_of(request, transaction, role)  # validated before anything goes upstream
-        exchange = Exchange(request, transaction, principal, role, url_map(request), target)
+        exchange = Exchange(request, transaction, principal, role, url_map(request), target, audit)
         if role.identity:
             if transaction.kind is Kind.THUMBNAIL:
                 return await identity_thumbnail(exchange)
             return await identity.handle(exchange)
-        response = await deidentified.handle(exchange)
-        await request[AUDIT].disclosure.seal()  # no-op when a stream sealed before its closing boundary
+        assert audit is not None
+        response = await deidentified.handle(exchange, audit)
+        await audit.disclosure.seal()  # no-op when a stream sealed before its closing boundary
         return response
 
     return handle

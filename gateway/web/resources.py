@@ -21,15 +21,9 @@ from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
 from gateway.errors import ConfigError, StoreUnavailable
 from gateway.settings import Settings
-from gateway.web.handlers.common import UPSTREAM
+from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, SETTINGS, STORE, UPSTREAM
 
 log = logging.getLogger("gateway")
-SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", PseudonymStore)
-RESOLVER = web.AppKey("resolver", Resolver)
-GOVERNANCE = web.AppKey("governance", GovernanceStore)
-OVERSIGHT = web.AppKey("oversight", Oversight)
-EDITOR = web.AppKey("profile_editor", ProfileEditor)
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -15,9 +15,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.core.urls import UrlMap
+from gateway.web.state import STARTED
 
 log = logging.getLogger("gateway.stream")
-STARTED = "gateway.started"  # request key: the status line is out, so an error can only cut the connection
 
 # Request headers the origin needs to negotiate representations; nothing else crosses.
 FORWARDED_REQUEST_HEADERS = ("Accept", "Accept-Charset", "Content-Type")

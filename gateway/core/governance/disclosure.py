@@ -74,7 +74,6 @@ def _levels(uids: Uids) -> tuple[str, str, str]:
     return uids.study, uids.series, uids.instance
 
 
-AUDIT = "gateway.audit"  # request key: the Audit of a de-identifying exchange, set by the pipeline
 
 
 @dataclass(frozen=True)

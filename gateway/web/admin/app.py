@@ -27,9 +27,8 @@ from aiohttp import web
 from gateway.core.governance.actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
 from gateway.web.admin import records, rules
-from gateway.web.admin.note import PRINCIPAL, principal_of, record_action
-from gateway.web.middleware import ROLE, TRANSACTION
-from gateway.web.pipeline import AUTHENTICATOR
+from gateway.web.admin.note import principal_of, record_action
+from gateway.web.state import TRANSACTION, authenticate
 
 Handler = rules.Handler
 
@@ -48,11 +47,9 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[TRANSACTION] = f"admin.{route}"
     if route == "page":
         return await handler(request)  # the page holds no data; every call it makes comes back through here
-    principal = await request.config_dict[AUTHENTICATOR].authenticate(request.headers.get("Authorization"))
-    request[ROLE] = principal.role
+    principal = await authenticate(request)
     if principal.role != ADMIN_ROLE:
         raise Forbidden("the admin API is for the admin role only")
-    request[PRINCIPAL] = principal
     try:
         response = await handler(request)
     except GatewayError as exc:

@@ -8,15 +8,11 @@ from aiohttp import web
 
 from gateway.core.auth import Principal
 from gateway.core.governance.actions import admin_draft
-from gateway.web.resources import GOVERNANCE
-
-NOTE = "gateway.web.admin.note"
-PRINCIPAL = "gateway.web.admin.principal"
+from gateway.web.state import GOVERNANCE, NOTE, PRINCIPAL
 
 
 def principal_of(request: web.Request) -> Principal:
-    principal: Principal = request[PRINCIPAL]
-    return principal
+    return request[PRINCIPAL]
 
 
 def note(

@@ -15,9 +15,7 @@ from gateway.core.pseudonyms.model import IdKind, Needs
 from gateway.errors import BadRequest, NotFound
 from gateway.web.admin.body import json_answer, json_body, text_field
 from gateway.web.admin.note import note
-from gateway.web.handlers.common import UPSTREAM
-from gateway.web.pipeline import ROLES
-from gateway.web.resources import GOVERNANCE, OVERSIGHT, RESOLVER
+from gateway.web.state import GOVERNANCE, OVERSIGHT, RESOLVER, ROLES, UPSTREAM
 
 _PAGE = resources.files("gateway.web.admin").joinpath("page.html")
 _DEFAULT_PAGE = 100

@@ -17,8 +17,7 @@ from gateway.errors import BadRequest, ConfigError, NotFound, Withheld
 from gateway.web.admin.body import json_answer, json_body, text_field
 from gateway.web.admin.diff import rows
 from gateway.web.admin.note import note, principal_of
-from gateway.web.handlers.common import UPSTREAM
-from gateway.web.resources import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER
+from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, UPSTREAM
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")

@@ -9,9 +9,7 @@ from aiohttp import web
 from gateway.adapters.upstream import UpstreamClient
 from gateway.errors import PayloadTooLarge
 from gateway.web.exchange import Exchange
-
-UPSTREAM = web.AppKey("upstream", UpstreamClient)
-STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
+from gateway.web.state import STOW_MAX_BYTES, UPSTREAM
 
 
 def upstream_of(request: web.Request) -> UpstreamClient:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.core.governance.disclosure import AUDIT
+from gateway.core.governance.disclosure import Audit
 from gateway.core.transactions import Kind
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.metadata import retrieve_metadata
@@ -15,7 +15,7 @@ from gateway.web.handlers.rendered import retrieve_rendered, retrieve_thumbnail
 from gateway.web.handlers.retrieve import retrieve_instances
 from gateway.web.handlers.search import search
 from gateway.web.handlers.store import store_instances
-from gateway.web.resources import RESOLVER
+from gateway.web.state import RESOLVER
 from gateway.web.view import View
 
 Handler = Callable[[Exchange, View], Awaitable[web.StreamResponse]]
@@ -32,7 +32,7 @@ HANDLERS: dict[Kind, Handler] = {
 }
 
 
-async def handle(exchange: Exchange) -> web.StreamResponse:
+async def handle(exchange: Exchange, audit: Audit) -> web.StreamResponse:
     role = exchange.role
     assert role.engine is not None and role.profile.scope is not None
     view = View(
@@ -41,6 +41,6 @@ async def handle(exchange: Exchange) -> web.StreamResponse:
         resolver=exchange.request.app[RESOLVER],
         urls=exchange.urls,
         remaps_uids=role.profile.uid_mode == "replace",
-        audit=exchange.request[AUDIT],
+        audit=audit,
     )
     return await HANDLERS[exchange.transaction.kind](exchange, view)

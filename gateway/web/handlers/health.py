@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from aiohttp import web
 
 from gateway.web.handlers.common import upstream_of
-from gateway.web.resources import GOVERNANCE, STORE
+from gateway.web.state import GOVERNANCE, STORE
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, iter_parts
-from gateway.core.governance.disclosure import AUDIT, Audit
-from gateway.core.governance.identifiers import Uids, json_patient
+from gateway.core.governance.identifiers import Uids
 from gateway.core.rules.actions import Action
-from gateway.core.rules.pixels import Geometry, PixelPlan, mask_native
+from gateway.core.rules.pixel_verdict import PixelVerdict, verdict_of
+from gateway.core.rules.pixels import mask_native
 from gateway.core.rules.profile import Profile
-from gateway.core.rules.withhold import json_header, screen
 from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
 from gateway.errors import NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
+from gateway.web.state import VERDICTS
 from gateway.web.streaming import abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers
 
@@ -35,58 +33,6 @@ log = logging.getLogger("gateway.pixels")
 _NATIVE = "1.2.840.10008.1.2.1"
 _TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _IMAGE_LIMIT = 64 * 1024**2
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What may happen to one instance's pixels, and the geometry of one frame for masking it."""
-
-    plan: PixelPlan
-    frame: Geometry
-    patient: str  # the real patient key, so an opt-out made after judging still hides the instance
-
-
-class VerdictCache:
-    """(profile version, real instance path) -> Verdict or Withheld; the least recently used entry goes."""
-
-    def __init__(self, size: int = 65536) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str], Verdict | Withheld] = OrderedDict()
-
-    def get(self, key: tuple[str, str]) -> Verdict | Withheld | None:
-        if key in self._entries:
-            self._entries.move_to_end(key)
-        return self._entries.get(key)
-
-    def put(self, key: tuple[str, str], value: Verdict | Withheld) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
-VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
-
-
-def verdict_of(profile: Profile, obj: JsonObject) -> Verdict | Withheld:
-    """Judge an instance from its (real) DICOM JSON: the same screen the engine runs on every path."""
-    try:
-        plan = screen(profile, json_header(obj))
-    except Withheld as exc:
-        return exc
-    frame = Geometry(
-        rows=_int(obj, "00280010", 0),
-        columns=_int(obj, "00280011", 0),
-        samples=_int(obj, "00280002", 1),
-        bits_allocated=_int(obj, "00280100", 16),
-        frames=1,
-        planar=_int(obj, "00280006", 0),
-    )
-    return Verdict(plan, frame, json_patient(obj))
-
-
-def _int(obj: JsonObject, tag: str, default: int) -> int:
-    values = obj.get(tag, {}).get("Value") or [default]
-    return int(values[0] if values[0] is not None else default)
 
 
 def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
@@ -99,7 +45,7 @@ def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
             cache.put((version, path), verdict_of(exchange.role.profile, obj))
 
 
-async def judge(exchange: Exchange, instance_path: str) -> Verdict:
+async def judge(exchange: Exchange, instance_path: str) -> PixelVerdict:
     """The verdict on one instance (from the cache, or from its metadata); Withheld answers 404."""
     cache = exchange.request.app[VERDICTS]
     key = (exchange.role.profile.version, instance_path)
@@ -110,7 +56,8 @@ async def judge(exchange: Exchange, instance_path: str) -> Verdict:
     if isinstance(verdict, Withheld):
         log.info("withheld", extra={"reason": verdict.reason})
         raise NotFound()
-    audit: Audit = exchange.request[AUDIT]
+    audit = exchange.audit
+    assert audit is not None  # only de-identifying roles come here
     if audit.withdrawn.covers(verdict.patient):
         log.info("withheld", extra={"reason": "opted-out"})
         raise NotFound()
@@ -119,7 +66,7 @@ async def judge(exchange: Exchange, instance_path: str) -> Verdict:
     return verdict
 
 
-async def _judge(exchange: Exchange, instance_path: str) -> Verdict | Withheld:
+async def _judge(exchange: Exchange, instance_path: str) -> PixelVerdict | Withheld:
     objects = await upstream_of(exchange.request).get_json(instance_path + "/metadata", limit=JsonLimit.INSTANCE)
     if len(objects) != 1:
         raise NotFound()
@@ -164,7 +111,7 @@ async def _relay_parts(
     real_path: str,
     headers: dict[str, str],
     to_public: dict[str, str],
-    verdict: Verdict,
+    verdict: PixelVerdict,
 ) -> web.StreamResponse:
     request = exchange.request
     async with upstream_of(request).request("GET", real_path, headers=headers) as upstream:
@@ -189,7 +136,7 @@ async def _relay_parts(
                     frame = mask_native(await part.read(_IMAGE_LIMIT), verdict.frame, verdict.plan.regions)
                     await response.write(writer.part_head(part_headers) + frame)
                 await response.write(writer.part_tail())
-            await exchange.request[AUDIT].disclosure.seal()  # on record before the closing boundary
+            await view.audit.disclosure.seal()  # on record before the closing boundary
             await response.write(writer.close())
             await response.write_eof()
         except Exception as exc:

@@ -14,12 +14,13 @@ import logging
 from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
+from gateway.core.rules.pixel_verdict import PixelVerdict
 from gateway.core.rules.rendered import mask_rendered, reencoded, viewport_size
 from gateway.core.target import rendering_query
 from gateway.errors import NotAcceptable, NotFound, UpstreamProtocolError, UpstreamStatus, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
-from gateway.web.handlers.pixels import Verdict, instance_path_of, judge
+from gateway.web.handlers.pixels import instance_path_of, judge
 from gateway.web.view import View
 
 log = logging.getLogger("gateway.rendered")
@@ -51,7 +52,7 @@ async def retrieve_thumbnail(exchange: Exchange, view: View) -> web.StreamRespon
 
 
 async def render_judged(
-    exchange: Exchange, path: str, query: list[tuple[str, str]], verdict: Verdict
+    exchange: Exchange, path: str, query: list[tuple[str, str]], verdict: PixelVerdict
 ) -> web.Response:
     """A rendered image as the verdict allows: the origin's pixels encoded again by the gateway, or masked first
     and scaled after. Either way only pixels cross: a comment or metadata segment can hold anything."""

@@ -1,0 +1,66 @@
+"""Whether, and how, one instance's pixels may go out: judged once from its real DICOM JSON, then cached.
+
+Frames, bulk data, rendered images and thumbnails carry pixels, so none is served before the instance has been
+judged by the role's engine (gateway.web.handlers.pixels). A verdict holds for the life of a profile version.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gateway.core.governance.identifiers import json_patient
+from gateway.core.rules.dicom_json import JsonObject
+from gateway.core.rules.pixels import Geometry, PixelPlan
+from gateway.core.rules.profile import Profile
+from gateway.core.rules.withhold import json_header, screen
+from gateway.errors import Withheld
+
+
+@dataclass(frozen=True)
+class PixelVerdict:
+    """What may happen to one instance's pixels, and the geometry of one frame for masking it."""
+
+    plan: PixelPlan
+    frame: Geometry
+    patient: str  # the real patient key, so an opt-out made after judging still hides the instance
+
+
+class VerdictCache:
+    """(profile version, real instance path) -> PixelVerdict or Withheld; the least recently used entry goes."""
+
+    def __init__(self, size: int = 65536) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str], PixelVerdict | Withheld] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> PixelVerdict | Withheld | None:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+        return self._entries.get(key)
+
+    def put(self, key: tuple[str, str], value: PixelVerdict | Withheld) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+def verdict_of(profile: Profile, obj: JsonObject) -> PixelVerdict | Withheld:
+    """Judge an instance from its (real) DICOM JSON: the same screen the engine runs on every path."""
+    try:
+        plan = screen(profile, json_header(obj))
+    except Withheld as exc:
+        return exc
+    frame = Geometry(
+        rows=_int(obj, "00280010", 0),
+        columns=_int(obj, "00280011", 0),
+        samples=_int(obj, "00280002", 1),
+        bits_allocated=_int(obj, "00280100", 16),
+        frames=1,
+        planar=_int(obj, "00280006", 0),
+    )
+    return PixelVerdict(plan, frame, json_patient(obj))
+
+
+def _int(obj: JsonObject, tag: str, default: int) -> int:
+    values = obj.get(tag, {}).get("Value") or [default]
+    return int(values[0] if values[0] is not None else default)
