@@ -13,17 +13,22 @@ translated into this tree at the adapter that calls them.
     │   ├── NotFound                404
     │   ├── NotAcceptable           406
     │   ├── PayloadTooLarge         413
-    │   └── UnsupportedMediaType    415
+    │   ├── UnsupportedMediaType    415
+    │   ├── IrreversibleScope       409, a reverse lookup an anonymized scope does not allow
+    │   └── VersionConflict         409, a profile update based on a version that is no longer current
     ├── UpstreamError          the origin server failed us
     │   ├── UpstreamUnavailable     502 (connection refused or cut)
     │   ├── UpstreamTimeout         504
     │   ├── UpstreamStatus          the origin's own 4xx, passed on; its 5xx becomes 502
     │   └── UpstreamProtocolError   502 (a body we cannot parse)
     ├── StoreUnavailable       503, the pseudonym store cannot be reached in time
-    ├── IrreversibleScope      409  ┐
-    ├── KeyMismatch            503  ├ gateway.core.pseudonyms.errors: a reversal a scope forbids, a store the secret
-    ├── PseudonymsExhausted    503  ┘ does not open, a scope with no free pseudonym
+    │   └── GovernanceUnavailable   503, the opt-out registry, ledger or profile records cannot be used
+    ├── KeyMismatch            503, a wrapped key or sealed value that the secret does not open
+    ├── PseudonymsExhausted    503, every candidate pseudonym of a value is taken (the scheme is too short)
+    ├── UnmigratedStore        503, a store in the clear layout of an earlier version
+    ├── ProfileSyncFailed      503, a stored role profile does not compile here: the role is not served
     └── DeidentificationError  500, the engine could not fully process something
+        ├── MappingMissing          a value the engine asked for was never resolved (a bug: it fails closed)
         └── Withheld                an instance left out on purpose, with a reason
             └── Unreadable          502, bytes that do not parse as DICOM: in a stream, the response aborts
 """
@@ -144,3 +149,60 @@ class Unreadable(Withheld):
 
     status = 502
     public_message = "the origin sent an instance the gateway cannot parse"
+
+
+class MappingMissing(DeidentificationError):
+    """The engine asked for a value that was never resolved: a programming error, and it fails closed."""
+
+    public_message = "the gateway could not de-identify the data (a value was never resolved)"
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__()
+
+
+# -- the stores ---------------------------------------------------------------------------------------------
+class IrreversibleScope(ClientError):
+    """An anonymized (irreversible) scope keeps no reverse map except for UIDs, which routing needs."""
+
+    status = 409
+    public_message = "this role's pseudonyms are irreversible: they cannot be mapped back to real values"
+
+
+class KeyMismatch(GatewayError):
+    """A wrapped key or a sealed value does not open: another secret made it, or it was altered."""
+
+    status = 503
+    public_message = "the gateway's store was sealed under another secret; check GATEWAY_SECRET"
+
+
+class PseudonymsExhausted(GatewayError):
+    """Every candidate of a value is another value's pseudonym: the scope's pseudonyms are too short."""
+
+    status = 503
+    public_message = "no free pseudonym is left for this scope; lengthen its pseudonym scheme"
+
+
+class GovernanceUnavailable(StoreUnavailable):
+    # Same prefix as the pseudonym store's message: by default both live in the same store.
+    public_message = "the pseudonym store is unavailable (governance records)"
+
+
+class VersionConflict(ClientError):
+    status = 409
+    public_message = "the profile changed since it was read: reload it and apply the edit again"
+
+
+class ProfileSyncFailed(GatewayError):
+    status = 503
+    public_message = "a stored role profile does not compile on this replica"
+
+
+class UnmigratedStore(GatewayError):
+    """Not a StoreUnavailable: waiting does not help, and start-up refuses it instead of carrying on."""
+
+    status = 503
+    public_message = (
+        "the governance store holds records in the clear layout of an earlier version: "
+        "run `dicomweb-gateway store migrate` with the gateways stopped"
+    )

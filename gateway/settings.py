@@ -56,6 +56,11 @@ class Upstream(_Section):
         return value.rstrip("/")
 
 
+# The store URLs the gateway opens (gateway.adapters.backends dispatches on the same table).
+SQLITE_SCHEME = "sqlite"
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster")
+
+
 class Store(_Section):
     url: str = "sqlite:///var/lib/dicomweb-gateway/pseudonyms.sqlite3"
     # A hung store must turn into a 503 within 1 s, overhead included.
@@ -64,7 +69,7 @@ class Store(_Section):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        schemes = ("sqlite:///", "redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://")
+        schemes = (f"{SQLITE_SCHEME}:///", *(f"{scheme}://" for scheme in REDIS_SCHEMES))
         if not value.startswith(schemes):
             raise ValueError(f"must start with one of {', '.join(schemes)}")
         return value

@@ -1,28 +1,98 @@
-"""Open the pseudonym store a URL names. The settings layer turns a ValueError into a ConfigError."""
+"""Open the stores a URL names: one dispatch on the URL's scheme for both protocols.
+
+`sqlite:///abs/path.db` (or `sqlite://relative.db`) is the embedded back end, a Redis URL (standalone, Sentinel,
+Cluster) the shared one; the settings layer validates the same schemes, so a bad URL is a ConfigError at start.
+The governance store lives at the pseudonym store's URL unless `governance.url` says otherwise. `open_for` gives
+the governance back end as it is (for `store migrate` and `store rekey`); `sealed_for` the records in clear over
+it, which is what the gateway and the CLI verbs use.
+"""
 
 from __future__ import annotations
 
-from gateway.adapters.redis.pseudonyms import RedisStore
-from gateway.adapters.redis.urls import REDIS_SCHEMES
-from gateway.adapters.sqlite.pseudonyms import SqliteStore
-from gateway.core.pseudonyms.store import PseudonymStore
+import logging
+from dataclasses import dataclass
+from typing import Literal
 
-SQLITE_PREFIX = "sqlite://"
+from gateway.adapters.redis.governance import RedisGovernance
+from gateway.adapters.redis.pseudonyms import RedisStore
+from gateway.adapters.sqlite.governance import SqliteGovernance
+from gateway.adapters.sqlite.pseudonyms import SqliteStore
+from gateway.adapters.witness import Witness
+from gateway.core.governance.sealed import SealedGovernance
+from gateway.core.governance.store import GovernanceBackend
+from gateway.core.keys import Keyring
+from gateway.core.pseudonyms.store import PseudonymStore
+from gateway.errors import ConfigError, KeyMismatch, StoreUnavailable, UnmigratedStore
+from gateway.settings import REDIS_SCHEMES, SQLITE_SCHEME, Settings
+
+log = logging.getLogger("gateway.governance")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a store URL points: an embedded SQLite file (its path) or a Redis (the whole URL)."""
+
+    kind: Literal["sqlite", "redis"]
+    location: str
+
+
+def backend_of(url: str, what: str = "pseudonym store") -> Backend:
+    """The one dispatch on a store URL; a ValueError names only the scheme, since the rest can hold a password."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise ValueError(f"the {what} URL has no scheme (sqlite://, redis://, ...)")
+    if scheme == SQLITE_SCHEME:
+        if not rest:
+            raise ValueError(f"a SQLite {what} URL needs a path: sqlite:///var/lib/gateway/pseudonyms.db")
+        return Backend("sqlite", rest)
+    if scheme in REDIS_SCHEMES:
+        return Backend("redis", url)
+    raise ValueError(f"unknown {what} URL scheme {scheme!r}: use sqlite:// or one of {', '.join(REDIS_SCHEMES)}")
 
 
 def open_store(url: str, *, timeout: float = 1.0) -> PseudonymStore:
-    """sqlite:///abs/path.db (or sqlite://relative.db) embedded; a Redis URL for a shared one."""
-    if url.startswith(SQLITE_PREFIX):
-        path = url.removeprefix(SQLITE_PREFIX)
-        if not path:
-            raise ValueError("a SQLite store URL needs a path: sqlite:///var/lib/gateway/pseudonyms.db")
-        return SqliteStore(path, timeout=timeout)
-    # Only the scheme is ever echoed back: the rest of a URL can carry a password.
-    scheme, separator, _ = url.partition("://")
-    if not separator:
-        raise ValueError("the pseudonym store URL has no scheme (sqlite://, redis://, ...)")
-    if scheme in REDIS_SCHEMES:
-        return RedisStore(url, timeout=timeout)
-    raise ValueError(
-        f"unknown pseudonym store URL scheme {scheme!r}: use sqlite:// or one of {', '.join(REDIS_SCHEMES)}"
-    )
+    backend = backend_of(url)
+    if backend.kind == "sqlite":
+        return SqliteStore(backend.location, timeout=timeout)
+    return RedisStore(backend.location, timeout=timeout)
+
+
+def open_governance(url: str, *, timeout: float = 1.0, witness: Witness | None = None) -> GovernanceBackend:
+    backend = backend_of(url, "governance store")
+    if backend.kind == "sqlite":
+        return SqliteGovernance(backend.location, timeout=timeout, witness=witness)
+    return RedisGovernance(backend.location, timeout=timeout, witness=witness)
+
+
+def governance_url(settings: Settings) -> str:
+    return settings.governance.url or settings.store.url
+
+
+def open_for(settings: Settings) -> GovernanceBackend:
+    path = settings.governance.witness_path
+    witness = None if path is None else Witness(path)
+    return open_governance(governance_url(settings), timeout=settings.store.timeout_s, witness=witness)
+
+
+def sealed_for(settings: Settings) -> SealedGovernance:
+    return SealedGovernance(open_for(settings), Keyring(settings.secret.get_secret_value().encode()))
+
+
+async def refuse_unreadable(settings: Settings, store: SealedGovernance) -> None:
+    """Refuse to start on a governance store this secret does not open, or one still in the clear layout. One
+    that cannot be asked now (down at start) is not refused: every call fails closed until it answers."""
+    try:
+        await store.unlock()
+    except StoreUnavailable:
+        log.warning("governance store not unlocked: it is unavailable", extra={"kind": "keyring"})
+        return
+    except (KeyMismatch, UnmigratedStore) as exc:
+        await store.aclose()
+        key = "governance.url" if settings.governance.url else "store.url"
+        reason = (
+            "holds the governance records in the clear layout of an earlier version; run "
+            "`dicomweb-gateway store migrate` with the gateways stopped"
+            if isinstance(exc, UnmigratedStore)
+            else "holds governance records sealed under another secret: GATEWAY_SECRET does not open them"
+        )
+        raise ConfigError(settings.source, key, reason) from None

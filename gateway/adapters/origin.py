@@ -7,9 +7,8 @@ many studies the origin holds of that patient, and 0 (or an origin that cannot b
 from __future__ import annotations
 
 from gateway.adapters.upstream import JsonLimit, UpstreamClient
+from gateway.core.dicom import JsonObject, json_patient
 from gateway.core.governance.model import OptOut
-from gateway.core.pseudonyms.model import patient_key
-from gateway.core.rules.dicom_json import JsonObject, first_text
 from gateway.errors import UpstreamError
 
 
@@ -18,7 +17,7 @@ async def studies_of(upstream: UpstreamClient, optout: OptOut) -> dict[str, str]
     query = [("PatientID", optout.patient_id), ("includefield", "00100021")]
     objects = await upstream.get_json("/studies", query, limit=JsonLimit.PATIENT_STUDIES)
     return {
-        obj["0020000D"]["Value"][0]: patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
+        obj["0020000D"]["Value"][0]: json_patient(obj)
         for obj in objects
         if "0020000D" in obj and _covered(obj, optout)
     }
@@ -45,4 +44,4 @@ def _covered(obj: JsonObject, optout: OptOut) -> bool:
     """An origin that does not return the issuer counts as a match: for a withdrawal, too much beats too little."""
     if "00100021" not in obj:
         return True
-    return optout.covers(patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None))
+    return optout.covers(json_patient(obj))

@@ -17,7 +17,7 @@ import orjson
 from multidict import CIMultiDictProxy
 
 from gateway import metrics
-from gateway.core.rules.dicom_json import JsonObject
+from gateway.core.dicom import JsonObject
 from gateway.errors import (
     UpstreamError,
     UpstreamProtocolError,

@@ -22,8 +22,8 @@ import os
 import uuid
 from pathlib import Path
 
-from gateway.core.governance.errors import GovernanceUnavailable
 from gateway.core.governance.model import Head
+from gateway.errors import GovernanceUnavailable
 
 log = logging.getLogger("gateway.governance")
 _FAILURES = (OSError, ValueError, KeyError, TypeError)  # a witness that cannot be written, or read back

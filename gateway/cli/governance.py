@@ -23,8 +23,7 @@ import pwd
 import sys
 from pathlib import Path
 
-from gateway.adapters.backends import open_store
-from gateway.adapters.governance_backends import sealed_for
+from gateway.adapters.backends import open_store, sealed_for
 from gateway.adapters.origin import holding_note, studies_held
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.governance.actions import (

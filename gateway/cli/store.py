@@ -19,8 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from gateway.adapters.backends import open_store
-from gateway.adapters.governance_backends import open_for
+from gateway.adapters.backends import open_for, open_store
 from gateway.core.governance.migration import migrate as migrate_governance
 from gateway.core.keys import Keyring
 from gateway.core.pseudonyms.migration import migrate

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway.core.pseudonyms.errors import KeyMismatch
+from gateway.errors import KeyMismatch
 
 _NONCE = 12
 _INDEX_BYTES = 16  # 128 bits: two real values sharing an index is as likely as guessing the key

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
+from gateway.core.dicom import PATIENT_NAME
 from gateway.core.pseudonyms.model import IdKind
 from gateway.core.rules.actions import Action
 from gateway.core.rules.profile import Profile
@@ -31,7 +32,6 @@ from gateway.errors import BadRequest
 RESERVED = frozenset({"limit", "offset", "fuzzymatching", "emptyvaluematching", "multiplevaluematching"})
 _UID_TAGS = {0x0020000D, 0x0020000E, 0x00080018}
 _PSEUDONYM_KINDS = {0x00100020: IdKind.PATIENT, 0x00080050: IdKind.ACCESSION, 0x00200010: IdKind.STUDY_ID}
-_PATIENT_NAME = 0x00100010
 _WILDCARD = re.compile(r"[*?]")
 
 
@@ -116,7 +116,7 @@ def _key(plan: Plan, profile: Profile, name: str, tag: int, value: str) -> None:
         _reverse(plan, tag, IdKind.UID, value.split(","), name)
     elif tag in _PSEUDONYM_KINDS and action is Action.PSEUDONYM:
         _reverse(plan, tag, _PSEUDONYM_KINDS[tag], [value], name)
-    elif tag == _PATIENT_NAME and action is Action.PSEUDONYM:
+    elif tag == PATIENT_NAME and action is Action.PSEUDONYM:
         # The name shown is the patient pseudonym itself, in every component.
         _reverse(plan, 0x00100020, IdKind.PATIENT, [value.split("=")[0].rstrip("^")], name)
     elif action is Action.KEEP:

@@ -34,7 +34,23 @@ from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 from pydicom.valuerep import PersonName
 
-from gateway.core.pseudonyms.model import IdKind, patient_key
+from gateway.core.dicom import (
+    ACCESSION,
+    BIRTH_DATE,
+    CHARSET,
+    ISSUER,
+    MEDIA_STORAGE_SOP_INSTANCE_UID,
+    PATIENT_ID,
+    PATIENT_NAME,
+    REFERENCED_SOP_INSTANCE_UID,
+    SERIES_UID,
+    SEX,
+    SOP_INSTANCE_UID,
+    STUDY_ID,
+    STUDY_UID,
+    patient_key,
+)
+from gateway.core.pseudonyms.model import IdKind
 from gateway.core.rules.actions import Action
 from gateway.core.rules.dataset import DatasetWalk, is_sequence, sequence_items, vr_of
 from gateway.core.rules.header import META, Layout, layout_for, text_of, text_value
@@ -42,10 +58,6 @@ from gateway.core.rules.profile import DateMode, Profile
 from gateway.core.rules.values import is_registered_uid, shift_date
 from gateway.errors import Withheld
 
-SOP_INSTANCE_UID, STUDY_UID, SERIES_UID = 0x00080018, 0x0020000D, 0x0020000E
-REFERENCED_SOP_INSTANCE_UID, MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00081155, 0x00020003
-PATIENT_NAME, PATIENT_ID, ISSUER, BIRTH_DATE, SEX = 0x00100010, 0x00100020, 0x00100021, 0x00100030, 0x00100040
-ACCESSION, STUDY_ID, CHARSET = 0x00080050, 0x00200010, 0x00080005
 _TEXT_KINDS = {ACCESSION: IdKind.ACCESSION, STUDY_ID: IdKind.STUDY_ID}
 _TYPE_2 = frozenset({PATIENT_NAME, PATIENT_ID})  # kept empty when the origin has no value
 _UTF8_SAFE = frozenset({"", "ISO_IR 6", "ISO_IR 192"})  # charsets whose text stays valid when UTF-8 is declared

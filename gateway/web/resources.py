@@ -7,19 +7,17 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from gateway.adapters.backends import open_store
-from gateway.adapters.governance_backends import refuse_unreadable, sealed_for
+from gateway.adapters.backends import open_store, refuse_unreadable, sealed_for
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.governance.oversight import Oversight
 from gateway.core.governance.profiles import ProfileEditor
 from gateway.core.governance.store import GovernanceStore
 from gateway.core.keys import Keyring
-from gateway.core.pseudonyms.errors import KeyMismatch
 from gateway.core.pseudonyms.migration import has_legacy
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
-from gateway.errors import ConfigError, StoreUnavailable
+from gateway.errors import ConfigError, KeyMismatch, StoreUnavailable
 from gateway.settings import Settings
 from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, SETTINGS, STORE, UPSTREAM
 

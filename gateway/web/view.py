@@ -17,9 +17,9 @@ import orjson
 from aiohttp import web
 
 from gateway import metrics
+from gateway.core.dicom import json_patient, json_uids
 from gateway.core.governance.disclosure import Audit
-from gateway.core.governance.identifiers import json_patient, json_uids
-from gateway.core.pseudonyms.model import IdKind, MappingMissing, Mappings, Needs, ScopeSpec
+from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.engine import Engine
 from gateway.core.target import Target
@@ -98,7 +98,7 @@ class View:
         except Withheld as exc:
             _withheld(exc)
             return None
-        except (DeidentificationError, MappingMissing) as exc:
+        except DeidentificationError as exc:
             # Fail closed: an object we cannot fully process is left out, never passed on as it came.
             log.warning("object left out", extra={"error": type(exc).__name__})
             metrics.withheld("json", "unprocessable-object")

@@ -9,11 +9,11 @@ from support import legacy_store as legacy
 
 from gateway.core.keys import Keyring
 from gateway.core.pseudonyms.derive import derive
-from gateway.core.pseudonyms.errors import IrreversibleScope, KeyMismatch, PseudonymsExhausted
 from gateway.core.pseudonyms.migration import has_legacy, migrate
 from gateway.core.pseudonyms.model import IdKind, Needs, PseudonymScheme, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.pseudonyms.store import Claim, PseudonymStore
+from gateway.errors import IrreversibleScope, KeyMismatch, PseudonymsExhausted
 
 from .backends import Backend, RedisBackend, SqliteBackend
 

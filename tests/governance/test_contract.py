@@ -7,15 +7,14 @@ import itertools
 
 import pytest
 
+from gateway.core.dicom import patient_key
 from gateway.core.governance.actions import verify_ledger
 from gateway.core.governance.chain import Verdict, verify
-from gateway.core.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.core.governance.model import Draft, LedgerEntry, OptOut, Versions
 from gateway.core.governance.sealed import SealedGovernance
 from gateway.core.governance.store import GovernanceStore
 from gateway.core.keys import Keyring
-from gateway.core.pseudonyms.errors import KeyMismatch
-from gateway.core.pseudonyms.model import patient_key
+from gateway.errors import GovernanceUnavailable, KeyMismatch, VersionConflict
 
 from .conftest import SECRET, Backend, sealed
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from gateway.adapters.witness import Witness
+from gateway.core.dicom import patient_key
 from gateway.core.governance.actions import verify_ledger
-from gateway.core.governance.errors import UnmigratedStore
 from gateway.core.governance.migration import migrate
 from gateway.core.governance.model import OptOut
 from gateway.core.keys import Keyring
-from gateway.core.pseudonyms.model import patient_key
+from gateway.errors import UnmigratedStore
 
 from . import legacy
 from .conftest import SECRET, Backend, sealed

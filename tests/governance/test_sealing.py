@@ -10,7 +10,7 @@ from gateway.core.governance.chain import canonical, verify
 from gateway.core.governance.model import OptOut
 from gateway.core.governance.sealing import GovernanceSeal
 from gateway.core.keys import DataKey
-from gateway.core.pseudonyms.errors import KeyMismatch
+from gateway.errors import KeyMismatch
 
 from .legacy import chained
 from .test_contract import planted_draft, planted_values

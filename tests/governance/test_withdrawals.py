@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gateway.core.dicom import patient_key
 from gateway.core.governance.model import OptOut, Withdrawals
 from gateway.core.governance.sealing import GovernanceSeal
 from gateway.core.keys import DataKey
-from gateway.core.pseudonyms.model import patient_key
 
 BRIGID = patient_key("MRN4471953", "STBRIGID-MRN")
 SEAL = GovernanceSeal(DataKey(b"k" * 32))

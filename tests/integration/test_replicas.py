@@ -21,7 +21,7 @@ import requests
 from support.gateway_server import REPO, SECRET, GatewayProcess
 from support.redis_server import RedisServer
 
-from gateway.adapters.governance_backends import open_governance
+from gateway.adapters.backends import open_governance
 from gateway.core.governance.model import OptOut
 from gateway.core.governance.sealed import SealedGovernance
 from gateway.core.keys import Keyring

@@ -31,7 +31,6 @@ from typing import TypeVar, cast
 from gateway.adapters.redis.urls import bounded, connect, forget_clear_history
 from gateway.adapters.witness import Witness
 from gateway.core.governance.chain import canonical, seal
-from gateway.core.governance.errors import GovernanceUnavailable, UnmigratedStore, VersionConflict
 from gateway.core.governance.model import (
     EMPTY_HEAD,
     Draft,
@@ -44,6 +43,7 @@ from gateway.core.governance.model import (
 )
 from gateway.core.governance.sealing import GovernanceSeal
 from gateway.core.governance.store import Keep
+from gateway.errors import GovernanceUnavailable, UnmigratedStore, VersionConflict
 
 T = TypeVar("T")
 log = logging.getLogger("gateway.governance")

@@ -27,7 +27,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster")
+from gateway.settings import REDIS_SCHEMES
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from typing import TypeVar
 from gateway.adapters.sqlite.file import open_shared
 from gateway.adapters.witness import Witness
 from gateway.core.governance.chain import canonical, seal
-from gateway.core.governance.errors import GovernanceUnavailable, VersionConflict
 from gateway.core.governance.model import (
     EMPTY_HEAD,
     Draft,
@@ -34,6 +33,7 @@ from gateway.core.governance.model import (
 )
 from gateway.core.governance.sealing import GovernanceSeal
 from gateway.core.governance.store import Keep
+from gateway.errors import GovernanceUnavailable, VersionConflict
 
 T = TypeVar("T")
 

@@ -9,11 +9,10 @@ from gateway.core.governance.chain import Verdict, verify
 from gateway.core.governance.disclosure import now
 from gateway.core.governance.model import Draft, OptOut
 from gateway.core.governance.store import GovernanceStore
-from gateway.core.pseudonyms.errors import IrreversibleScope
 from gateway.core.pseudonyms.model import IdKind, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.roles import RoleBook
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import BadRequest, IrreversibleScope, NotFound
 
 ADMIN_ROLE = "admin"  # API keys (or token roles) bound to it reach the admin API and nothing else
 _MAX_ID = 64  # PatientID is LO: 64 characters

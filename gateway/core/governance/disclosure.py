@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gateway.core.auth import Principal
-from gateway.core.governance.identifiers import Uids
+from gateway.core.dicom import Uids
 from gateway.core.governance.model import LEVELS, Draft, LedgerEntry, Withdrawals
 from gateway.core.roles import Role
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.core.dicom import patient_key
 from gateway.core.keys import DataKey
-from gateway.core.pseudonyms.model import patient_key
 
 # Identifier levels of a disclosure; the real and the pseudonymous lists of one level are parallel.
 LEVELS = ("studies", "series", "instances")

@@ -14,10 +14,9 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from gateway.core.governance.errors import ProfileSyncFailed
 from gateway.core.governance.model import StoredProfile, Versions, Withdrawals
 from gateway.core.governance.store import GovernanceStore
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, ProfileSyncFailed
 
 log = logging.getLogger("gateway.governance")
 ApplyProfiles = Callable[[Mapping[str, StoredProfile]], None]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.core.governance.errors import UnmigratedStore
 from gateway.core.governance.model import Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions, Withdrawals
 from gateway.core.governance.sealing import KEY_NAME, GovernanceSeal
 from gateway.core.governance.store import GovernanceBackend
 from gateway.core.keys import DataKey, Keyring
 from gateway.core.pseudonyms.store import KeyringStore, data_key
+from gateway.errors import UnmigratedStore
 
 
 async def governance_key(store: KeyringStore, keyring: Keyring) -> DataKey:

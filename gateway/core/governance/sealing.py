@@ -23,7 +23,7 @@ import json
 from gateway.core.governance.chain import canonical
 from gateway.core.governance.model import LedgerEntry, OptOut, SealedOptOut, optout_index
 from gateway.core.keys import DataKey
-from gateway.core.pseudonyms.errors import KeyMismatch
+from gateway.errors import KeyMismatch
 
 KEY_NAME = "governance"  # the governance data key's name in the store's keyring
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from gateway.errors import MappingMissing
+
 
 class IdKind(StrEnum):
     PATIENT = "patient"  # patient key -> pseudonym (used for PatientID and PatientName)
@@ -19,16 +21,6 @@ class IdKind(StrEnum):
     UID = "uid"  # real UID -> pseudonymous UID
     ACCESSION = "accession"  # real AccessionNumber -> pseudonymous one
     STUDY_ID = "study_id"  # real StudyID -> pseudonymous one
-
-
-def patient_key(patient_id: str, issuer: str | None = None) -> str:
-    """The identity of a patient inside a scope: PatientID qualified by its issuer, if any."""
-    return f"{issuer}\\{patient_id}" if issuer else patient_id
-
-
-def patient_id_of(key: str) -> str:
-    """The PatientID a patient key qualifies (neither part holds a backslash: it separates DICOM values)."""
-    return key.rpartition("\\")[2]
 
 
 @dataclass(frozen=True)
@@ -67,10 +59,6 @@ class Needs:
 
     def __bool__(self) -> bool:
         return any(self.values.values())
-
-
-class MappingMissing(KeyError):
-    """The engine asked for a value that was never resolved: a programming error, and it fails closed."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from collections.abc import Collection, Mapping
 from gateway import metrics
 from gateway.core.keys import DataKey, Keyring, pseudonym_key_name
 from gateway.core.pseudonyms.derive import check_scheme, derive
-from gateway.core.pseudonyms.errors import PseudonymsExhausted
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.reversal import keeps_reverse, require_reverse
 from gateway.core.pseudonyms.store import Claim, PseudonymStore, data_key
+from gateway.errors import PseudonymsExhausted
 
 # A value whose first 64 candidates all name other values lives in a scope whose pseudonyms are far too short.
 MAX_CANDIDATES = 64

@@ -7,8 +7,8 @@ shift is never reversed: it is not an identifier, and many patients share one sh
 
 from __future__ import annotations
 
-from gateway.core.pseudonyms.errors import IrreversibleScope
 from gateway.core.pseudonyms.model import IdKind, ScopeSpec
+from gateway.errors import IrreversibleScope
 
 
 def keeps_reverse(kind: IdKind, *, reversible: bool) -> bool:

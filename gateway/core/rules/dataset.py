@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
-from gateway.core.pseudonyms.model import IdKind, MappingMissing, Needs
+from gateway.core.pseudonyms.model import IdKind, Needs
 from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import SHORT_VRS, TYPE_1, conforms, dictionary_vrs, stated_vr, written_vr
 from gateway.core.rules.header import (
@@ -37,7 +37,7 @@ from gateway.core.rules.header import (
 from gateway.core.rules.own_identifiers import MIN_BYTES, Matcher, collect, source_tags
 from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.core.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
-from gateway.errors import Withheld
+from gateway.errors import MappingMissing, Withheld
 
 log = logging.getLogger("gateway.rules")
 
@@ -275,7 +275,7 @@ class DatasetWalk:
             except Withheld:
                 raise
             except MappingMissing as missing:
-                raise Withheld(f"mapping-missing-{missing.args[0]} {tag_path((*path, tag))}") from None
+                raise Withheld(f"mapping-missing-{missing.kind} {tag_path((*path, tag))}") from None
             except NonConforming:
                 del elements[key]  # a value that cannot be parsed is removed, never passed on or rewritten
                 changed = True

@@ -13,7 +13,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from gateway.core.pseudonyms.model import IdKind, MappingMissing, Needs
+from gateway.core.dicom import JsonObject, first_text
+from gateway.core.pseudonyms.model import IdKind, Needs
 from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import TYPE_1, conforms, conforms_text, stated_vr, written_vr
 from gateway.core.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
@@ -21,25 +22,15 @@ from gateway.core.rules.header import split_values
 from gateway.core.rules.own_identifiers import Matcher, collect, source_tags, value_texts
 from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.core.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
-from gateway.errors import Withheld
+from gateway.errors import MappingMissing, Withheld
 
 log = logging.getLogger("gateway.rules")
-JsonObject = dict[str, Any]
 _BINARY_VRS = BULK_VRS | BINARY_NUMBER_VRS
 _PN_GROUPS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
 _SCALARS = (str, int, float)
 # Kept numbers in JSON are numbers (checked so), and a number of one of these VRs is no text: it holds no name.
 _BINARY_NUMBERS = BINARY_NUMBER_VRS - {"AT"}  # an AT is written as hex text
 _AT = re.compile(r"[0-9A-Fa-f]{8}")
-
-
-def first_text(obj: JsonObject, key: str) -> str:
-    """The first value of an attribute as text; "" for anything absent or not shaped as PS3.18 F.2 says."""
-    attribute = obj.get(key)
-    values = attribute.get("Value") if isinstance(attribute, dict) else None
-    if not isinstance(values, list) or not values or values[0] is None:
-        return ""
-    return str(values[0]).strip()
 
 
 def _person_name_text(value: object) -> str:

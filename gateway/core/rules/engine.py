@@ -24,10 +24,11 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from gateway.core.pseudonyms.model import IdKind, MappingMissing, Mappings, Needs, patient_key
+from gateway.core.dicom import MEDIA_STORAGE_SOP_INSTANCE_UID, JsonObject, dataset_patient, json_patient
+from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
 from gateway.core.rules.actions import Action
 from gateway.core.rules.dataset import DatasetWalk
-from gateway.core.rules.dicom_json import JsonObject, JsonWalk, first_text
+from gateway.core.rules.dicom_json import JsonWalk
 from gateway.core.rules.header import META, layout_for, read, text_of, text_value
 from gateway.core.rules.method import Method
 from gateway.core.rules.own_identifiers import matcher
@@ -36,15 +37,13 @@ from gateway.core.rules.profile import DateMode, Profile
 from gateway.core.rules.values import Rewrite, is_registered_uid
 from gateway.core.rules.withhold import dataset_header, json_header, screen, screens
 from gateway.core.rules.writer import write
-from gateway.errors import Unreadable, Withheld
+from gateway.errors import MappingMissing, Unreadable, Withheld
 
 log = logging.getLogger("gateway.rules")
 
 IMPLEMENTATION_CLASS_UID = UID("2.25.188664085415034957858571589772874560276")  # uuid5 of the gateway's URN
 IMPLEMENTATION_VERSION_NAME = "DWGATEWAY_0_1"
 NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian})
-MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
-PATIENT_ID, ISSUER = 0x00100020, 0x00100021
 _NO_MAPPINGS = Mappings({})
 
 
@@ -74,7 +73,7 @@ class Engine:
         with _fail_closed("unprocessable-header"):
             if self._screens:
                 screen(self.profile, dataset_header(ds))
-            self._patient_needs(self._patient(ds), needs)
+            self._patient_needs(dataset_patient(ds), needs)
             self._walk.needs(ds, needs)
         media_uid = "".join(text_of(ds.file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
         if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
@@ -91,7 +90,7 @@ class Engine:
             if not plan.passthrough and syntax not in NATIVE_SYNTAXES:
                 raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
             layout = layout_for(syntax)
-            rewrite = self._rewrite(mappings, self._patient(ds))
+            rewrite = self._rewrite(mappings, dataset_patient(ds))
             own = matcher(self._walk.own_identifiers(ds, set()))  # read before the walk removes them
             self._walk.apply(ds, rewrite, layout, own=own)
             self._map_media_uid(ds, rewrite)
@@ -134,7 +133,7 @@ class Engine:
         with _fail_closed("unprocessable-object"):
             if self._screens:
                 screen(self.profile, json_header(obj))
-            self._patient_needs(self._json_patient(obj), needs)
+            self._patient_needs(json_patient(obj), needs)
             self._json.needs(obj, needs)
         return needs
 
@@ -145,16 +144,11 @@ class Engine:
         with _fail_closed("unprocessable-object"):
             plan = screen(self.profile, json_header(obj)) if self._screens else PASSTHROUGH
             own = matcher(self._json.own_identifiers(obj, set()))
-            out = self._json.apply(obj, Rewrite(self.profile, mappings, self._json_patient(obj)), own=own)
+            out = self._json.apply(obj, Rewrite(self.profile, mappings, json_patient(obj)), own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
 
     # -- helpers -----------------------------------------------------------------------------------------
-    def _patient(self, ds: Dataset) -> str:
-        patient_id = "".join(text_of(ds, PATIENT_ID))
-        issuer = "".join(text_of(ds, ISSUER))
-        return patient_key(patient_id, issuer or None)
-
     def _patient_needs(self, patient: str, needs: Needs) -> None:
         needs.add(IdKind.PATIENT, patient)
         if self.profile.date_mode is DateMode.SHIFT:
@@ -168,9 +162,6 @@ class Engine:
         if rewrite is None:
             rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient)
         return rewrite
-
-    def _json_patient(self, obj: JsonObject) -> str:
-        return patient_key(first_text(obj, "00100020"), first_text(obj, "00100021") or None)
 
     def _map_media_uid(self, ds: Dataset, rewrite: Rewrite) -> None:
         meta = ds.file_meta

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from gateway.core.governance.identifiers import json_patient
-from gateway.core.rules.dicom_json import JsonObject
+from gateway.core.dicom import JsonObject, json_patient
 from gateway.core.rules.pixels import Geometry, PixelPlan
 from gateway.core.rules.profile import Profile
 from gateway.core.rules.withhold import json_header, screen

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydicom.datadict import DicomDictionary, keyword_for_tag, tag_for_keyword
 from pydicom.uid import UID_dictionary
 
+from gateway.core.dicom import GRAPHIC_ANNOTATIONS, PATIENT_AGE
 from gateway.core.pseudonyms.model import IdKind, PseudonymScheme, ScopeSpec
 from gateway.core.rules import annex_e_table
 from gateway.core.rules.actions import Action, Option, compile_table, keyword_tags
@@ -35,8 +36,6 @@ PSEUDONYM_KIND: Mapping[int, IdKind] = {
     0x00080050: IdKind.ACCESSION,
     0x00200010: IdKind.STUDY_ID,
 }
-PATIENT_AGE = 0x00101010
-GRAPHIC_ANNOTATIONS = 0x00700001
 CLEANABLE_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "SQ", "ST", "TM", "UC", "UT"})
 _BITMAP_PATTERNS = frozenset({"50xx,xxxx", "60xx,3000"})
 _WORDS = {

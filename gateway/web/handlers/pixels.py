@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, iter_parts
-from gateway.core.governance.identifiers import Uids
+from gateway.core.dicom import Uids
 from gateway.core.rules.actions import Action
 from gateway.core.rules.pixel_verdict import PixelVerdict, verdict_of
 from gateway.core.rules.pixels import mask_native

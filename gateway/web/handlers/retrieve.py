@@ -22,7 +22,7 @@ from gateway import metrics
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Stream
-from gateway.core.governance.identifiers import dataset_patient, dataset_uids
+from gateway.core.dicom import dataset_patient, dataset_uids
 from gateway.core.rules.pixels import PixelPlan
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange

@@ -11,10 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
-from gateway.core.pseudonyms.errors import IrreversibleScope
 from gateway.core.pseudonyms.model import IdKind
 from gateway.core.qido import Plan, passes, plan_search, upstream_query
-from gateway.errors import BadRequest
+from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.view import JsonObject, View, json_response, require_json

@@ -29,8 +29,8 @@ from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Stream
+from gateway.core.dicom import SOP_CLASS_UID, JsonObject, first_text
 from gateway.core.pseudonyms.model import IdKind, Needs
-from gateway.core.rules.dicom_json import JsonObject, first_text
 from gateway.core.rules.header import text_of
 from gateway.core.rules.profile import DateMode
 from gateway.core.stow import (
@@ -60,7 +60,6 @@ from gateway.web.view import View, require_json
 
 log = logging.getLogger("gateway.store")
 
-SOP_CLASS_UID = 0x00080016
 _PATIENT_FIELDS = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex")
 _QIDO_BATCH = 50  # UIDs per list-matching query: keeps the URL short
 _ANSWER_LIMIT = 64 << 20

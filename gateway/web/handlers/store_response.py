@@ -15,10 +15,10 @@ from typing import Protocol
 import orjson
 from aiohttp import web
 
-from gateway.core.pseudonyms.model import IdKind, MappingMissing, Mappings
-from gateway.core.rules.dicom_json import JsonObject, first_text
+from gateway.core.dicom import JsonObject, first_text
+from gateway.core.pseudonyms.model import IdKind, Mappings
 from gateway.core.stow import CANNOT_UNDERSTAND, Refusal
-from gateway.errors import BadRequest, UpstreamProtocolError
+from gateway.errors import BadRequest, MappingMissing, UpstreamProtocolError
 from gateway.web.view import View
 
 log = logging.getLogger("gateway.store")
