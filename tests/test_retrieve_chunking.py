@@ -30,7 +30,7 @@ from gateway.core.rules.profile import load_profiles
 from gateway.core.urls import UrlMap
 from gateway.demo.samples import sample_studies
 from gateway.errors import Unreadable
-from gateway.web.handlers.retrieve import _instance
+from gateway.web.handlers.retrieve import send_instance
 from gateway.web.view import View
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ async def _deidentified(view: View, cuts: list[int]) -> bytes:
 
     out_writer = MultipartWriter("b" * 48, related_type="application/dicom")
     async for part in iter_parts(chunks(), WRITER.boundary):
-        await _instance(part, view, out_writer, write)
+        await send_instance(part, view, out_writer, write)
     return bytes(out)
 
 
@@ -126,7 +126,7 @@ def test_a_part_that_does_not_parse_is_not_left_out_quietly(view: View, broken: 
             yield body
 
         async for part in iter_parts(chunks(), WRITER.boundary):
-            await _instance(part, view, MultipartWriter("c" * 48, related_type="application/dicom"), _discard)
+            await send_instance(part, view, MultipartWriter("c" * 48, related_type="application/dicom"), _discard)
 
     with pytest.raises(Unreadable):
         asyncio.run(one_part())
