@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.core.rules.profile import Profile, load_profiles
-from gateway.web.handlers.pixels import bulk_allowed
+from gateway.web.handlers.frames import bulk_allowed
 
 REPO = Path(__file__).resolve().parents[1]
 INSTANCE = "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5"

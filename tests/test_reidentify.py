@@ -16,9 +16,9 @@ from gateway.core.stow import (
     DOES_NOT_MATCH,
     PROCESSING_FAILURE,
     Level,
-    Plan,
     RealPatient,
     Refusal,
+    StorePlan,
     apply,
     check_patient,
     collect,
@@ -68,9 +68,9 @@ def _maps(**extra: dict[str, str]) -> dict[IdKind, dict[str, str]]:
     return maps
 
 
-def _plan(ds: Dataset) -> Plan:
+def _plan(ds: Dataset) -> StorePlan:
     plan = reverse(collect(ds), _maps())
-    assert isinstance(plan, Plan)
+    assert isinstance(plan, StorePlan)
     return plan
 
 
@@ -138,6 +138,6 @@ def test_mixed_patients_are_refused() -> None:
     other = check_patient(plan, PATIENT, {"1.9.1.1.1": "OTHER"})
     assert other == Refusal(DOES_NOT_MATCH, "mixed-patients (0008,1155)")
     named = reverse(collect(_sent()), _maps(patient={"AID-1": "OTHER"}))
-    assert isinstance(named, Plan)
+    assert isinstance(named, StorePlan)
     assert check_patient(named, PATIENT, {}) == Refusal(DOES_NOT_MATCH, "mixed-patients (0010,0020)")
     assert check_patient(plan, None, {}) == Refusal(PROCESSING_FAILURE, "study-not-found (0020,000D)")

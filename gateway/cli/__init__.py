@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check_config(path: Path) -> int:
-    from gateway.core.governance.actions import ADMIN_ROLE
+    from gateway.core.governance.admin_actions import ADMIN_ROLE
     from gateway.core.roles import RoleBook
 
     settings = load_settings(path)

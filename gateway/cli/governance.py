@@ -26,7 +26,7 @@ from pathlib import Path
 from gateway.adapters.backends import open_store, sealed_for
 from gateway.adapters.origin import holding_note, studies_held
 from gateway.adapters.upstream import UpstreamClient
-from gateway.core.governance.actions import (
+from gateway.core.governance.admin_actions import (
     ReversalImpossible,
     admin_draft,
     opt_out_of,

@@ -44,7 +44,7 @@ class Check:
 
 
 @dataclass
-class Plan:
+class QueryPlan:
     """The translated query: what to ask the store, then what to send upstream and check afterwards."""
 
     passthrough: list[tuple[str, str]] = field(default_factory=list)
@@ -55,8 +55,8 @@ class Plan:
     unsupported: list[str] = field(default_factory=list)  # matching parameters asked for and not honoured
 
 
-def plan_search(query: Iterable[tuple[str, str]], profile: Profile) -> Plan:
-    plan = Plan()
+def plan_search(query: Iterable[tuple[str, str]], profile: Profile) -> QueryPlan:
+    plan = QueryPlan()
     seen: set[int] = set()
     for name, value in query:
         if name in RESERVED:
@@ -72,7 +72,7 @@ def plan_search(query: Iterable[tuple[str, str]], profile: Profile) -> Plan:
     return plan
 
 
-def upstream_query(plan: Plan, real: dict[tuple[int, IdKind], list[str]]) -> list[tuple[str, str]]:
+def upstream_query(plan: QueryPlan, real: dict[tuple[int, IdKind], list[str]]) -> list[tuple[str, str]]:
     """The query for the origin, once the store has mapped the pseudonyms back (real values per key)."""
     query = list(plan.passthrough)
     for (tag, kind), values in real.items():
@@ -82,7 +82,7 @@ def upstream_query(plan: Plan, real: dict[tuple[int, IdKind], list[str]]) -> lis
     return query
 
 
-def _reserved(plan: Plan, name: str, value: str) -> None:
+def _reserved(plan: QueryPlan, name: str, value: str) -> None:
     if name in ("limit", "offset"):
         if not value.isdigit():
             raise BadRequest(f"{name} must be a non-negative integer")
@@ -107,7 +107,7 @@ def _tag(name: str) -> int:
     return int(tag)
 
 
-def _key(plan: Plan, profile: Profile, name: str, tag: int, value: str) -> None:
+def _key(plan: QueryPlan, profile: Profile, name: str, tag: int, value: str) -> None:
     if value == "":
         plan.passthrough.append(("includefield", f"{tag:08X}"))  # universal matching: return it, filter nothing
         return
@@ -127,7 +127,7 @@ def _key(plan: Plan, profile: Profile, name: str, tag: int, value: str) -> None:
         raise BadRequest(f"role {profile.name!r} may not search on {name}: the attribute is de-identified")
 
 
-def _reverse(plan: Plan, tag: int, kind: IdKind, values: list[str], name: str) -> None:
+def _reverse(plan: QueryPlan, tag: int, kind: IdKind, values: list[str], name: str) -> None:
     if any(_WILDCARD.search(value) for value in values):
         raise BadRequest(f"{name} takes exact pseudonymous values here, not wildcards")
     plan.reverse[(tag, kind)] = values
@@ -141,7 +141,7 @@ def _is_date(tag: int) -> bool:
         return False
 
 
-def _date(plan: Plan, profile: Profile, tag: int, value: str) -> None:
+def _date(plan: QueryPlan, profile: Profile, tag: int, value: str) -> None:
     low, sep, high = value.partition("-")
     if not sep:
         high = low

@@ -6,7 +6,7 @@ study and the real images it was derived from. The work comes in phases, like th
 
     collect(ds)                 -> Claims: every pseudonymous value the instance holds (no I/O)
     the shell                   -> the scope's reverse maps, one store round trip per kind
-    reverse(claims, maps, ...)  -> Plan or Refusal: forged pseudonyms are refused here
+    reverse(claims, maps, ...)  -> StorePlan or Refusal: forged pseudonyms are refused here
     the shell                   -> the real study's patient and the patients owning every reference (QIDO)
     check_patient(plan, ...)    -> Refusal when the instance mixes patients
     the shell                   -> the patient's date shift; the instance's own new UIDs recorded as identities
@@ -120,7 +120,7 @@ class RealPatient:
 
 
 @dataclass
-class Plan:
+class StorePlan:
     """Everything `apply` needs, decided before a single byte of the instance goes out."""
 
     uids: dict[str, str]  # sent -> real, identity for the service's own new UIDs
@@ -181,7 +181,9 @@ def _elements(ds: Dataset, depth: int = 0) -> Iterator[tuple[Dataset, BaseTag, s
 
 
 # -- reverse --------------------------------------------------------------------------------------------
-def reverse(claims: Claims, maps: Mapping[IdKind, Mapping[str, str]], path_study: str | None = None) -> Plan | Refusal:
+def reverse(
+    claims: Claims, maps: Mapping[IdKind, Mapping[str, str]], path_study: str | None = None
+) -> StorePlan | Refusal:
     """Map the claims back through the scope's reverse maps (pseudonym -> real); refuse what was never issued."""
     known = maps.get(IdKind.UID, {})
     if not claims.study or not claims.instance:
@@ -207,14 +209,14 @@ def reverse(claims: Claims, maps: Mapping[IdKind, Mapping[str, str]], path_study
     for level, own in ((Level.SERIES, claims.series), (Level.INSTANCE, claims.instance)):
         if own in known:  # a series or instance of record: the origin may hold it under some patient
             owned[level].add(known[own])
-    return Plan(uids, set(claims.uids) - set(known), texts, uids[claims.study], owned, patient_real)
+    return StorePlan(uids, set(claims.uids) - set(known), texts, uids[claims.study], owned, patient_real)
 
 
 def _tag(tag: int, level: Level) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if level is not Level.INSTANCE else "(0008,1155)"
 
 
-def check_patient(plan: Plan, study: RealPatient | None, owners: Mapping[str, str]) -> Refusal | None:
+def check_patient(plan: StorePlan, study: RealPatient | None, owners: Mapping[str, str]) -> Refusal | None:
     """The instance must name one real patient: its study's. `owners` maps real UIDs to their patient keys."""
     if study is None:
         return Refusal(PROCESSING_FAILURE, "study-not-found (0020,000D)")
@@ -227,7 +229,7 @@ def check_patient(plan: Plan, study: RealPatient | None, owners: Mapping[str, st
 
 
 # -- apply ----------------------------------------------------------------------------------------------
-def apply(ds: Dataset, plan: Plan, patient: RealPatient, shift: int | None, profile: Profile) -> None:
+def apply(ds: Dataset, plan: StorePlan, patient: RealPatient, shift: int | None, profile: Profile) -> None:
     """Rewrite `ds` in place with the real values. `shift` is the patient's date shift (None: no shifting)."""
     layout = layout_for("".join(text_of(ds.file_meta, 0x00020010)))
     walk = DatasetWalk(profile)

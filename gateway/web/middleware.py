@@ -10,18 +10,16 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
 from gateway import logs, metrics
 from gateway.errors import GatewayError, Unauthenticated
-from gateway.web.state import ROLE, STARTED, TRANSACTION
+from gateway.web.state import ROLE, STARTED, TRANSACTION, RequestHandler
 from gateway.web.streaming import abort
 
 log = logging.getLogger("gateway.access")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 
@@ -34,7 +32,7 @@ def error_response(status: int, message: str) -> web.Response:
 
 
 @web.middleware
-async def exchange(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def exchange(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     # Always our own id: a client's X-Request-ID is text it chose, and it may carry an MRN.
     logs.request_id.set(uuid.uuid4().hex)
     started = time.perf_counter()
@@ -95,7 +93,7 @@ class Cors:
         return origin is not None and (self._any or origin in self._origins)
 
     @web.middleware
-    async def preflight(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def preflight(self, request: web.Request, handler: RequestHandler) -> web.StreamResponse:
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             if not self.allowed(request.headers.get("Origin")):
                 raise Unauthenticated("origin not allowed")

@@ -9,8 +9,6 @@ de-identifying handler for their transaction kind. A stage that fails raises; no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from gateway.core.governance.disclosure import Audit
@@ -22,12 +20,10 @@ from gateway.web.exchange import DICOMWEB_ROOT, Exchange
 from gateway.web.handlers import deidentified, identity
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.rendered import identity_thumbnail
-from gateway.web.state import GOVERNANCE, OVERSIGHT, ROLES, SETTINGS, TRANSACTION, authenticate
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from gateway.web.state import GOVERNANCE, OVERSIGHT, ROLES, SETTINGS, TRANSACTION, RequestHandler, authenticate
 
 
-def transaction_handler(transaction: Transaction) -> Handler:
+def transaction_handler(transaction: Transaction) -> RequestHandler:
     async def handle(request: web.Request) -> web.StreamResponse:
         request[TRANSACTION] = transaction.name
         principal = await authenticate(request)

@@ -7,6 +7,7 @@ checks every use. The de-identifying exchange's Audit travels on the Exchange (e
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,9 @@ from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.settings import Settings
+
+# What aiohttp calls for a request: a route handler, or the rest of the chain a middleware wraps.
+RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # -- the application's resources (opened and closed by the cleanup contexts in resources.py) ----------------
 SETTINGS = web.AppKey("settings", Settings)

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from gateway.core.dicom import patient_key
-from gateway.core.governance.actions import verify_ledger
+from gateway.core.governance.admin_actions import verify_ledger
 from gateway.core.governance.chain import Verdict, verify
 from gateway.core.governance.model import Draft, LedgerEntry, OptOut, Versions
 from gateway.core.governance.sealed import SealedGovernance

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.adapters.witness import Witness
 from gateway.core.dicom import patient_key
-from gateway.core.governance.actions import verify_ledger
+from gateway.core.governance.admin_actions import verify_ledger
 from gateway.core.governance.migration import migrate
 from gateway.core.governance.model import OptOut
 from gateway.core.keys import Keyring

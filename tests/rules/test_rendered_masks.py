@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from gateway.core.rules.pixels import Geometry, Region
-from gateway.core.rules.rendered import mask_rendered, reencoded, viewport_size
+from gateway.core.rules.reencoded import mask_rendered, reencoded, viewport_size
 from gateway.errors import BadRequest, Withheld
 
 FRAME = Geometry(rows=64, columns=96, samples=1, bits_allocated=16, frames=1, planar=0)

@@ -1,7 +1,7 @@
 """Whether, and how, one instance's pixels may go out: judged once from its real DICOM JSON, then cached.
 
 Frames, bulk data, rendered images and thumbnails carry pixels, so none is served before the instance has been
-judged by the role's engine (gateway.web.handlers.pixels). A verdict holds for the life of a profile version.
+judged by the role's engine (gateway.web.handlers.frames). A verdict holds for the life of a profile version.
 """
 
 from __future__ import annotations

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.core.governance.actions import ADMIN_ROLE
+from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
 from gateway.web.admin import records, rules
 from gateway.web.admin.note import principal_of, record_action
-from gateway.web.state import TRANSACTION, authenticate
-
-Handler = rules.Handler
+from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
 
 def build_admin() -> web.Application:
@@ -42,7 +40,7 @@ def build_admin() -> web.Application:
 
 
 @web.middleware
-async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def gate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     route = request.match_info.route.name or "unknown"
     request[TRANSACTION] = f"admin.{route}"
     if route == "page":

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from gateway.core.auth import Principal
-from gateway.core.governance.actions import admin_draft
+from gateway.core.governance.admin_actions import admin_draft
 from gateway.web.state import GOVERNANCE, NOTE, PRINCIPAL
 
 

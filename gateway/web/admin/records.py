@@ -7,8 +7,8 @@ from importlib import resources
 from aiohttp import web
 
 from gateway.adapters.origin import holding_note, studies_held, studies_of
-from gateway.core.governance import actions
-from gateway.core.governance.actions import opt_out_of, reidentify, scope_named
+from gateway.core.governance import admin_actions
+from gateway.core.governance.admin_actions import opt_out_of, reidentify, scope_named
 from gateway.core.governance.chain import export_csv, export_json
 from gateway.core.governance.model import LedgerEntry, OptOut
 from gateway.core.pseudonyms.model import IdKind, Needs
@@ -125,7 +125,7 @@ async def browse_ledger(request: web.Request) -> web.Response:
 
 
 async def verify_ledger(request: web.Request) -> web.Response:
-    verdict = await actions.verify_ledger(request.config_dict[GOVERNANCE])
+    verdict = await admin_actions.verify_ledger(request.config_dict[GOVERNANCE])
     note(request, intact=str(verdict.ok).lower())
     return json_answer({"intact": verdict.ok, "entries": verdict.entries, "bad_seq": verdict.bad_seq,
                         "problem": verdict.problem, "message": verdict.describe()})

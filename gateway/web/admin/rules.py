@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -17,9 +16,8 @@ from gateway.errors import BadRequest, ConfigError, NotFound, Withheld
 from gateway.web.admin.body import json_answer, json_body, text_field
 from gateway.web.admin.diff import rows
 from gateway.web.admin.note import note, principal_of
-from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, UPSTREAM
+from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, UPSTREAM, RequestHandler
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
@@ -121,7 +119,7 @@ def _invalid(exc: ConfigError) -> web.Response:
     return json_answer({"status": 422, "file": exc.file, "key": exc.key, "reason": exc.reason}, status=422)
 
 
-ROUTES: tuple[tuple[str, str, Handler, str], ...] = (
+ROUTES: tuple[tuple[str, str, RequestHandler, str], ...] = (
     ("GET", "/roles", list_roles, "roles.list"),
     ("GET", "/roles/{role}", read_role, "roles.read"),
     ("POST", "/roles/{role}/validate", validate_role, "roles.validate"),

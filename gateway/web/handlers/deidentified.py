@@ -9,19 +9,19 @@ from aiohttp import web
 from gateway.core.governance.disclosure import Audit
 from gateway.core.transactions import Kind
 from gateway.web.exchange import Exchange
+from gateway.web.handlers.frames import retrieve_frames
 from gateway.web.handlers.metadata import retrieve_metadata
-from gateway.web.handlers.pixels import retrieve_frames
 from gateway.web.handlers.rendered import retrieve_rendered, retrieve_thumbnail
 from gateway.web.handlers.retrieve import retrieve_instances
 from gateway.web.handlers.search import search
-from gateway.web.handlers.store import store_instances
+from gateway.web.handlers.store_instances import store_instances
 from gateway.web.state import RESOLVER
 from gateway.web.view import View
 
-Handler = Callable[[Exchange, View], Awaitable[web.StreamResponse]]
+DeidentifyingHandler = Callable[[Exchange, View], Awaitable[web.StreamResponse]]
 
 
-HANDLERS: dict[Kind, Handler] = {
+HANDLERS: dict[Kind, DeidentifyingHandler] = {
     Kind.SEARCH: search,
     Kind.METADATA: retrieve_metadata,
     Kind.INSTANCES: retrieve_instances,

@@ -8,7 +8,7 @@ from gateway.adapters.upstream import JsonLimit
 from gateway.errors import NotFound
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
-from gateway.web.handlers.pixels import remember_verdicts
+from gateway.web.handlers.frames import remember_verdicts
 from gateway.web.view import View, json_response, require_json
 
 # Series metadata of a 500-instance CT is about 3 MB; this bounds a pathological study, not a normal one.

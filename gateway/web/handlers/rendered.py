@@ -1,7 +1,7 @@
 """Rendered images and thumbnails.
 
 For de-identifying roles every rendered image follows its instance's verdict: withheld instances answer 404,
-instances with a pixel rule are rendered at full size, masked, then scaled (`gateway.core.rules.rendered`), and
+instances with a pixel rule are rendered at full size, masked, then scaled (`gateway.core.rules.reencoded`), and
 `annotation` (which burns patient data into the image) is never sent upstream. Thumbnails are always made by
 the gateway from a rendered frame of a judged instance, never taken from the origin, whose thumbnails it
 cannot vouch for (and Orthanc 1.7 has none).
@@ -15,12 +15,12 @@ from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.core.rules.pixel_verdict import PixelVerdict
-from gateway.core.rules.rendered import mask_rendered, reencoded, viewport_size
+from gateway.core.rules.reencoded import mask_rendered, reencoded, viewport_size
 from gateway.core.target import rendering_query
 from gateway.errors import NotAcceptable, NotFound, UpstreamProtocolError, UpstreamStatus, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
-from gateway.web.handlers.pixels import instance_path_of, judge
+from gateway.web.handlers.frames import instance_path_of, judge
 from gateway.web.view import View
 
 log = logging.getLogger("gateway.rendered")

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.core.pseudonyms.model import IdKind
-from gateway.core.qido import Plan, passes, plan_search, upstream_query
+from gateway.core.qido import QueryPlan, passes, plan_search, upstream_query
 from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -51,7 +51,7 @@ def _answer(objects: list[JsonObject], warnings: list[str]) -> web.Response:
     return response
 
 
-async def _real_keys(plan: Plan, view: View) -> dict[tuple[int, IdKind], list[str]] | None:
+async def _real_keys(plan: QueryPlan, view: View) -> dict[tuple[int, IdKind], list[str]] | None:
     """Real values for every pseudonymous key; None when a key matches nothing this scope issued."""
     real: dict[tuple[int, IdKind], list[str]] = {}
     for (tag, kind), pseudonyms in plan.reverse.items():
@@ -67,7 +67,7 @@ async def _real_keys(plan: Plan, view: View) -> dict[tuple[int, IdKind], list[st
 
 
 async def _collect(
-    exchange: Exchange, view: View, path: str, plan: Plan, query: list[tuple[str, str]]
+    exchange: Exchange, view: View, path: str, plan: QueryPlan, query: list[tuple[str, str]]
 ) -> list[tuple[JsonObject, JsonObject]]:
     """(as it came, de-identified) for the visible results, in the origin's order, up to one past the window."""
     # Ask for exactly what could fill the window, plus one to learn whether further results exist; only withheld

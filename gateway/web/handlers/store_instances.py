@@ -39,9 +39,9 @@ from gateway.core.stow import (
     PROCESSING_FAILURE,
     SOP_INSTANCE_UID,
     Level,
-    Plan,
     RealPatient,
     Refusal,
+    StorePlan,
     apply,
     check_patient,
     collect,
@@ -185,7 +185,7 @@ class _Upload:
         mappings = await self.view.resolver.resolve(self.view.scope, Needs({IdKind.DATE_SHIFT: {patient.key}}))
         return mappings.date_shift(patient.key)
 
-    async def _origin_facts(self, plan: Plan) -> tuple[RealPatient | None, dict[str, str]]:
+    async def _origin_facts(self, plan: StorePlan) -> tuple[RealPatient | None, dict[str, str]]:
         """The real study's patient, and the patient key of every referenced object the origin holds."""
         owners: dict[str, str] = {}
         patient = None
