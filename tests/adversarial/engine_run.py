@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from rules.conftest import mappings_for as rules_mappings
+from core.rules.conftest import mappings_for as rules_mappings
 
 from gateway.adapters.upstream import json_array
 from gateway.codec.part10_stream import split_part10

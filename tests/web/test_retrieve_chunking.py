@@ -33,7 +33,7 @@ from gateway.errors import Unreadable
 from gateway.web.handlers.retrieve import send_instance
 from gateway.web.view import View
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INSTANCES = [*sample_studies()["a_ct"][:3], *sample_studies()["b_cr"], *sample_studies()["c_us"]]
 WRITER = MultipartWriter("a" * 48, related_type="application/dicom")
 BODY = b"".join(WRITER.part_head({"Content-Type": "application/dicom"}) + i + WRITER.part_tail() for i in INSTANCES)

@@ -25,7 +25,7 @@ from gateway.core.stow import (
     reverse,
 )
 
-ROLES = pathlib.Path(__file__).resolve().parents[1] / "conf" / "roles"
+ROLES = pathlib.Path(__file__).resolve().parents[2] / "conf" / "roles"
 REAL = {"2.25.1": "1.9.1", "2.25.2": "1.9.1.1", "2.25.3": "1.9.1.1.1", "2.25.4": "1.9.1.1.0"}  # pseudonym -> real
 PATIENT = RealPatient("Whitaker^Eleanor", "MRN1", "ISSUER", "19500101", "F")
 SHIFT = -10

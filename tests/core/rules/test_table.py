@@ -10,7 +10,7 @@ import pytest
 from gateway.core.rules import annex_e_table
 from gateway.core.rules.actions import COMPOUND, Action, Option, code_to_action, compile_table
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[3]
 
 
 def test_generated_table_is_current() -> None:

@@ -11,7 +11,7 @@ from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.profile import Profile, load_profiles
 
-ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "conf" / "roles"
+ROLES_DIR = pathlib.Path(__file__).resolve().parents[3] / "conf" / "roles"
 ROLES = ("clinician", "researcher", "external", "ai-service")
 
 

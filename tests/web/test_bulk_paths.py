@@ -9,7 +9,7 @@ import pytest
 from gateway.core.rules.profile import Profile, load_profiles
 from gateway.web.handlers.frames import bulk_allowed
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INSTANCE = "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5"
 
 
