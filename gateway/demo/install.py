@@ -1,17 +1,15 @@
-"""Install the Debian packages for Orthanc and its DICOMweb plugin, without starting a system Orthanc."""
+"""Where the Debian packages for Orthanc and its DICOMweb plugin are, and whether they are there.
+
+Installing them is scripts/setup.sh's job (with a policy-rc.d so no system Orthanc starts); this only checks.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 ORTHANC_PACKAGES = ("orthanc", "orthanc-dicomweb")
-POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
 
 def missing_packages(packages: tuple[str, ...] = ORTHANC_PACKAGES) -> list[str]:
@@ -35,38 +33,10 @@ def dicomweb_plugin_path() -> str:
     raise FileNotFoundError("orthanc-dicomweb is installed but lists no libOrthancDicomWeb.so")
 
 
-def ensure_orthanc_installed(packages: tuple[str, ...] = ORTHANC_PACKAGES) -> None:
-    """apt-get install the missing packages (needs root); a no-op when all are present."""
+def require_orthanc_installed(packages: tuple[str, ...] = ORTHANC_PACKAGES) -> None:
+    """Refuse to start the demo without Orthanc, naming the one installer (scripts/setup.sh, run by
+    `bash scripts/demo.sh`), rather than install it a second way from here."""
     missing = missing_packages(packages)
-    if not missing:
-        print(f"ensure_orthanc_installed: {', '.join(packages)} already installed")
-        return
-    if os.geteuid() != 0:
+    if missing:
         names = " ".join(missing)
-        raise PermissionError(f"installing {names} needs root; run as root: apt-get install {names}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    with _services_not_started():
-        _run(["apt-get", "update"], env)
-        _run(["apt-get", "install", "-y", "--no-install-recommends", *missing], env)
-
-
-def _run(command: list[str], env: dict[str, str]) -> None:
-    print(f"ensure_orthanc_installed: running {' '.join(command)}", flush=True)
-    subprocess.run(command, env=env, check=True)
-
-
-@contextmanager
-def _services_not_started() -> Iterator[None]:
-    """A policy-rc.d that exits 101, so the package scripts do not start a system Orthanc on 8042."""
-    if POLICY_RC_D.exists():
-        print(f"ensure_orthanc_installed: {POLICY_RC_D} already exists, leaving it alone")
-        yield
-        return
-    print(f"ensure_orthanc_installed: writing {POLICY_RC_D} (exit 101) so no service is started")
-    POLICY_RC_D.write_text("#!/bin/sh\nexit 101\n")
-    POLICY_RC_D.chmod(0o755)
-    try:
-        yield
-    finally:
-        print(f"ensure_orthanc_installed: removing {POLICY_RC_D}")
-        POLICY_RC_D.unlink(missing_ok=True)
+        raise RuntimeError(f"the demo needs {names}: run `bash scripts/demo.sh`, which installs them")

@@ -29,10 +29,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from gateway.demo.install import ORTHANC_BINARY, dicomweb_plugin_path, ensure_orthanc_installed
+from gateway.demo.install import ORTHANC_BINARY, dicomweb_plugin_path
 from gateway.demo.ports import free_port
 
-__all__ = ["OrthancProcess", "OrthancStartError", "ensure_orthanc_installed", "upload_instance"]
+__all__ = ["OrthancProcess", "OrthancStartError", "upload_instance"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from gateway.demo.install import ensure_orthanc_installed
+from gateway.demo.install import require_orthanc_installed
 from gateway.demo.ohif import demo_viewer
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.samples import sample_instances
@@ -24,7 +24,7 @@ REPO_ROLES = Path(__file__).resolve().parents[2] / "conf" / "roles"
 def run_demo(*, workdir: Path, port: int) -> int:
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    ensure_orthanc_installed()
+    require_orthanc_installed()
     with OrthancProcess(workdir / "orthanc") as orthanc:
         for instance in sample_instances():
             orthanc.upload(instance)
