@@ -358,3 +358,27 @@ async def test_migration_keeps_every_pseudonym_and_leaves_nothing_in_clear(backe
         await store.aclose()
     dump = backend.dump()
     assert not [real for _, real in reals if real.encode() in dump]
+
+
+# -- the in-process cache of values of record -------------------------------------------------------------
+
+
+async def test_values_of_record_once_read_need_no_store_round_trip(backend: Backend, store: PseudonymStore) -> None:
+    resolve = resolver(store)
+    asked = needs(patient=["P1"], uid=["1.2.3", "1.2.4"], date_shift=["P1"])
+    first = await resolve.resolve(RESEARCH, asked)
+    pseudo = first.get(IdKind.UID, "1.2.3")
+    assert await resolve.real_values(RESEARCH, IdKind.UID, [pseudo]) == {pseudo: "1.2.3"}
+    before = backend.round_trips(store)
+    assert (await resolve.resolve(RESEARCH, asked)).values == first.values
+    assert await resolve.real_values(RESEARCH, IdKind.UID, [pseudo]) == {pseudo: "1.2.3"}
+    assert backend.round_trips(store) == before
+    # A value never seen still goes to the store, alone.
+    await resolve.resolve(RESEARCH, needs(uid=["1.2.3", "1.2.5"]))
+    assert backend.round_trips(store) == before + 1
+
+
+async def test_the_cache_is_bounded(store: PseudonymStore) -> None:
+    resolve = Resolver(store, Keyring(SECRET), 1, cache_size=8)
+    await resolve.resolve(RESEARCH, needs(uid=[f"1.2.{i}" for i in range(100)]))
+    assert 0 < resolve.cached() <= 2 * 8
