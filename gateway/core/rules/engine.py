@@ -10,7 +10,6 @@ short code and a tag path, never a value; a dataset that raised must be dropped.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,7 +43,9 @@ log = logging.getLogger("gateway.rules")
 IMPLEMENTATION_CLASS_UID = UID("2.25.188664085415034957858571589772874560276")  # uuid5 of the gateway's URN
 IMPLEMENTATION_VERSION_NAME = "DWGATEWAY_0_1"
 NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian})
-_NO_MAPPINGS = Mappings({})
+# The per-patient memos of new element bytes: bounded, so a long-lived process does not grow with its traffic.
+_PATIENTS_MAX = 256
+_MEMO_MAX = 8192
 
 
 class Engine:
@@ -54,7 +55,6 @@ class Engine:
         self._json = JsonWalk(profile)
         self._screens = screens(profile)
         self._method = Method(profile)
-        self._rewrites_for: weakref.ref[Mappings] = weakref.ref(_NO_MAPPINGS)
         self._rewrites: dict[str, Rewrite] = {}
 
     # -- Part 10 -----------------------------------------------------------------------------------------
@@ -155,12 +155,19 @@ class Engine:
             needs.add(IdKind.DATE_SHIFT, patient)
 
     def _rewrite(self, mappings: Mappings, patient: str) -> Rewrite:
-        """One Rewrite (and its memo) per patient while the same Mappings object is in use."""
-        if self._rewrites_for() is not mappings or len(self._rewrites) > 256:
-            self._rewrites_for, self._rewrites = weakref.ref(mappings), {}
+        """One Rewrite (and its memo) per patient, across parts and requests.
+
+        Values of record never change once claimed, so new element bytes computed under one Mappings are the
+        bytes any later Mappings of the same scope gives: the memo carries over, and only the Mappings it reads
+        new values from is swapped. `apply` runs without awaiting, so no other part sees the swap midway.
+        """
         rewrite = self._rewrites.get(patient)
-        if rewrite is None:
+        if rewrite is None or len(rewrite.memo) > _MEMO_MAX:
+            if len(self._rewrites) >= _PATIENTS_MAX:
+                self._rewrites = {}
             rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient)
+        else:
+            rewrite.mappings = mappings
         return rewrite
 
     def _map_media_uid(self, ds: Dataset, rewrite: Rewrite) -> None:
