@@ -27,6 +27,10 @@ translated into this tree at the adapter that calls them.
     ├── PseudonymsExhausted    503, every candidate pseudonym of a value is taken (the scheme is too short)
     ├── UnmigratedStore        503, a store in the clear layout of an earlier version
     ├── ProfileSyncFailed      503, a stored role profile does not compile here: the role is not served
+    ├── Part10Error            502, the codec cannot stream these bytes as Part 10 (the core decides what
+    │   │                           that means for the instance: gateway.core.instance.judged)
+    │   ├── MalformedPart10         bytes that do not parse (truncated, no DICM prefix, an unknown syntax)
+    │   └── UnstreamablePart10      valid, but not as a stream (deflated, a header or trailer beyond its limit)
     └── DeidentificationError  500, the engine could not fully process something
         ├── MappingMissing          a value the engine asked for was never resolved (a bug: it fails closed)
         └── Withheld                an instance left out on purpose, with a reason
@@ -149,6 +153,25 @@ class Unreadable(Withheld):
 
     status = 502
     public_message = "the origin sent an instance the gateway cannot parse"
+
+
+class Part10Error(GatewayError):
+    """Raised by the codec only. `reason` is a short description of the fault, never a value."""
+
+    status = 502
+    public_message = "the origin sent an instance the gateway cannot parse"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the instance cannot be streamed: {reason}")
+
+
+class MalformedPart10(Part10Error):
+    pass
+
+
+class UnstreamablePart10(Part10Error):
+    pass
 
 
 class MappingMissing(DeidentificationError):

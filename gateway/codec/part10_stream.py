@@ -17,10 +17,12 @@ The pieces concatenate back to the input: header.data + (header.pixel_head or b"
   the data set and need the same de-identification as the header; header.data + trailer parses as the
   instance without its pixels.
 
-Calls must come in this order, each piece consumed whole. Faults in the instance raise `Withheld` (deflated
-or unknown transfer syntax, malformed or truncated elements, a header or trailer beyond its limit); faults
-in the underlying stream, such as a truncated multipart body, propagate unchanged. After a `Withheld` the
-stream is spent; to carry on with the next multipart part, `await part.skip()` first.
+Calls must come in this order, each piece consumed whole. Faults in the instance raise a `Part10Error`:
+`MalformedPart10` (an unknown transfer syntax, malformed or truncated elements) or `UnstreamablePart10` (a
+deflated syntax, a header or trailer beyond its limit); what that means for the instance is the core's call
+(gateway.core.instance). Faults in the underlying stream, such as a truncated multipart body, propagate
+unchanged. After a `Part10Error` the stream is spent; to carry on with the next multipart part,
+`await part.skip()` first.
 `split_part10(data)` does the same over a whole buffer.
 """
 
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 from gateway.codec.byte_source import ByteSource
 from gateway.codec.part10_walk import HeaderEnd, fragment_head, malformed, walk_header
-from gateway.errors import Withheld
+from gateway.errors import UnstreamablePart10
 
 # Bytes pulled into the header buffer beyond what the walk asked for: fewer round trips for small elements,
 # while copying at most this much pixel data per instance.
@@ -106,7 +108,7 @@ class Part10Stream:
         self._advance("trailer", "done")
         trailer = await self._source.read_rest(self._max_trailer_bytes)
         if trailer is None:
-            raise Withheld(f"part 10 trailer exceeds {self._max_trailer_bytes} bytes")
+            raise UnstreamablePart10(f"part 10 trailer exceeds {self._max_trailer_bytes} bytes")
         return trailer
 
     def _advance(self, expected: str, following: str) -> None:
@@ -116,7 +118,7 @@ class Part10Stream:
 
     async def _fill(self, buf: bytearray, need: int) -> bool:
         if need > self._max_header_bytes:
-            raise Withheld(f"part 10 header exceeds {self._max_header_bytes} bytes")
+            raise UnstreamablePart10(f"part 10 header exceeds {self._max_header_bytes} bytes")
         while len(buf) < need:
             chunk = await self._source.next_chunk()
             if chunk is None:

@@ -16,7 +16,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 from gateway.codec.transfer_syntax import EXPLICIT_LE, IMPLICIT_LE, Layout, layout_for
-from gateway.errors import Unreadable, Withheld
+from gateway.errors import MalformedPart10
 
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
@@ -29,8 +29,8 @@ _LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ UC UN UR UT SV UV".split())
 _SHORT_VRS = frozenset(b"AE AS AT CS DA DS DT FL FD IS LO LT PN SH SL SS ST TM UI UL US".split())
 
 
-def malformed(reason: str) -> Withheld:
-    return Unreadable(f"malformed part 10: {reason}")
+def malformed(reason: str) -> MalformedPart10:
+    return MalformedPart10(f"malformed part 10: {reason}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from gateway.errors import Unreadable, Withheld
+from gateway.errors import MalformedPart10, UnstreamablePart10
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,13 @@ _ENCAPSULATED = frozenset(
 
 
 def layout_for(transfer_syntax: str) -> Layout:
-    """The data set layout of a transfer syntax: Withheld for deflated ones (valid, but not streamable), and
-    Unreadable for unknown ones (nothing says how to parse them)."""
+    """The data set layout of a transfer syntax: UnstreamablePart10 for deflated ones (valid, but not
+    streamable), and MalformedPart10 for unknown ones (nothing says how to parse them)."""
     if transfer_syntax in _NATIVE:
         return _NATIVE[transfer_syntax]
     if transfer_syntax in _ENCAPSULATED:
         return EXPLICIT_LE
     # A private syntax's UID names a vendor, not a patient, but logs carry no values at all.
     if transfer_syntax in _DEFLATED:
-        raise Withheld("unsupported transfer syntax: deflate")
-    raise Unreadable("unsupported transfer syntax: unknown")
+        raise UnstreamablePart10("unsupported transfer syntax: deflate")
+    raise MalformedPart10("unsupported transfer syntax: unknown")

@@ -21,10 +21,16 @@ from gateway.core.pseudonyms.model import ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan
-from gateway.errors import Withheld
+from gateway.errors import MalformedPart10, Part10Error, Unreadable, Withheld
 
 MASK_LIMIT = 2 * 1024**3  # a masked instance is held whole: bounded by one instance, never the study
 _UNDEFINED_LENGTH = b"\xff\xff\xff\xff"
+
+
+def judged(fault: Part10Error) -> Withheld:
+    """What a codec fault means for the instance: bytes that do not parse are Unreadable (the response must not
+    look whole without them); valid bytes the gateway cannot stream are withheld, like any instance left out."""
+    return Unreadable(fault.reason) if isinstance(fault, MalformedPart10) else Withheld(fault.reason)
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,18 @@ class DeidentifiedInstance:
 
     async def finish(self) -> None:
         """Read past what follows the pixel data, once the pixels have been consumed; it is dropped on purpose."""
-        await self._stream.read_trailer()
+        try:
+            await self._stream.read_trailer()
+        except Part10Error as fault:
+            raise judged(fault) from None
 
 
 async def deidentify_instance(body: AsyncIterable[bytes | memoryview], with_: Deidentifier) -> DeidentifiedInstance:
     stream = Part10Stream(body)
-    header = await stream.read_header()
+    try:
+        header = await stream.read_header()
+    except Part10Error as fault:
+        raise judged(fault) from None
     engine = with_.engine
     ds = engine.read_header(header.data)
     needs = engine.needs(ds)  # judges the header first: what governance reads below then reads cleanly
@@ -72,23 +84,29 @@ async def deidentify_instance(body: AsyncIterable[bytes | memoryview], with_: De
 async def _pixels(stream: Part10Stream, header: Part10Header) -> AsyncIterator[bytes | memoryview]:
     if header.pixel_head is not None:
         yield header.pixel_head
-    async for chunk in stream.pixel_value():  # consumed even when empty: the trailer comes after it
-        yield chunk
+    try:
+        async for chunk in stream.pixel_value():  # consumed even when empty: the trailer comes after it
+            yield chunk
+    except Part10Error as fault:
+        raise judged(fault) from None
 
 
 async def _masked(
     stream: Part10Stream, header: Part10Header, engine: Engine, ds: Dataset, plan: PixelPlan
 ) -> list[bytes]:
     """The pixel element with its regions blanked; read whole first, so a failure comes before any write."""
-    if header.pixel_head is None:
-        return [bytes(chunk) async for chunk in stream.pixel_value()]
-    if header.pixel_head.endswith(_UNDEFINED_LENGTH):  # encapsulated (compressed) frames
+    if header.pixel_head is not None and header.pixel_head.endswith(_UNDEFINED_LENGTH):  # encapsulated frames
         raise Withheld("mask-needs-native-pixels (7FE0,0010)")
     value = bytearray()
-    async for chunk in stream.pixel_value():
-        value += chunk
-        if len(value) > MASK_LIMIT:
-            raise Withheld("mask-instance-too-large (7FE0,0010)")
+    try:
+        async for chunk in stream.pixel_value():
+            value += chunk
+            if len(value) > MASK_LIMIT:
+                raise Withheld("mask-instance-too-large (7FE0,0010)")
+    except Part10Error as fault:
+        raise judged(fault) from None
+    if header.pixel_head is None:
+        return [bytes(value)]
     return [header.pixel_head, engine.mask_pixels(ds, bytes(value), plan)]
 
 

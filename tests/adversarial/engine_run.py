@@ -20,7 +20,7 @@ from gateway.adapters.upstream import json_array
 from gateway.codec.part10_stream import split_part10
 from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.core.rules.engine import Engine
-from gateway.errors import UpstreamProtocolError, Withheld
+from gateway.errors import Part10Error, UpstreamProtocolError, Withheld
 
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 
@@ -48,7 +48,7 @@ def run_part10(engine: Engine, data: bytes) -> Run:
         engine.apply(ds, mappings)
         stage = "write_header"
         header = engine.write_header(ds)
-    except Withheld:
+    except (Withheld, Part10Error):  # the core turns a codec fault into Withheld or Unreadable (core/instance)
         return Run(None)
     except Exception as exc:  # the property: nothing but Withheld may escape
         return Run(None, f"{stage}: {type(exc).__name__}")

@@ -17,7 +17,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 
 from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Split, Part10Stream, split_part10
-from gateway.errors import UpstreamProtocolError, Withheld
+from gateway.errors import MalformedPart10, Part10Error, UnstreamablePart10, UpstreamProtocolError
 
 from .streams import chunked, cuts_for, fixed
 
@@ -95,9 +95,9 @@ def test_header_and_trailer_parse_as_the_instance_without_pixels(path: Path) -> 
 
 @pytest.mark.parametrize("path", sorted(set(FILES) - set(PART10)), ids=lambda p: p.name)
 def test_everything_else_is_withheld(path: Path) -> None:
-    with pytest.raises(Withheld, match=NOT_WALKABLE.get(path.name, "no DICM prefix")):
+    with pytest.raises(Part10Error, match=NOT_WALKABLE.get(path.name, "no DICM prefix")):
         split_part10(path.read_bytes())
-    with pytest.raises(Withheld):
+    with pytest.raises(Part10Error):
         asyncio.run(stream_split(fixed(path.read_bytes(), 1000)))
 
 
@@ -178,20 +178,20 @@ def test_without_pixel_data_elements_above_it_are_the_trailer() -> None:
 
 
 def test_deflate_and_unknown_syntaxes_are_withheld() -> None:
-    with pytest.raises(Withheld, match="unsupported transfer syntax: deflate"):
+    with pytest.raises(UnstreamablePart10, match="unsupported transfer syntax: deflate"):
         split_part10(instance("1.2.840.10008.1.2.4.95", pixels=None))
     explicit = instance(ExplicitVRLittleEndian, pixels=None)
     private = explicit.replace(b"1.2.840.10008.1.2.1\0", b"1.2.3.4.5.6.7.8.9.1\0", 1)
-    with pytest.raises(Withheld, match="unsupported transfer syntax: unknown") as info:
+    with pytest.raises(MalformedPart10, match="unsupported transfer syntax: unknown") as info:
         split_part10(private)
     assert "1.2.3.4" not in str(info.value)
 
 
 def test_limits() -> None:
     raw = instance(ExplicitVRLittleEndian, DataSetTrailingPadding=b"\0" * 100)
-    with pytest.raises(Withheld, match="header exceeds 200 bytes"):
+    with pytest.raises(UnstreamablePart10, match="header exceeds 200 bytes"):
         asyncio.run(stream_split(fixed(raw, 64), max_header_bytes=200))
-    with pytest.raises(Withheld, match="trailer exceeds 100 bytes"):
+    with pytest.raises(UnstreamablePart10, match="trailer exceeds 100 bytes"):
         asyncio.run(stream_split(fixed(raw, 64), max_trailer_bytes=100))
     assert asyncio.run(stream_split(fixed(raw, 64), max_trailer_bytes=112)) == split_part10(raw)
 
@@ -211,16 +211,16 @@ def test_undefined_length_items_nest_until_a_depth_limit() -> None:
     raw = instance(ExplicitVRLittleEndian, pixels=None) + nested_items(30)
     assert split_part10(raw).header.data == raw
     assert asyncio.run(stream_split(fixed(raw, 5))).header.data == raw
-    with pytest.raises(Withheld, match="nested too deep"):
+    with pytest.raises(Part10Error, match="nested too deep"):
         split_part10(instance(ExplicitVRLittleEndian, pixels=None) + nested_items(40))
 
 
 def test_truncated_instances_are_withheld() -> None:
     raw = instance(ExplicitVRLittleEndian)
     for cut in (100, 140, len(raw) // 2, len(raw) - 1):
-        with pytest.raises(Withheld, match="malformed part 10"):
+        with pytest.raises(MalformedPart10, match="malformed part 10"):
             split_part10(raw[:cut])
-        with pytest.raises(Withheld, match="malformed part 10"):
+        with pytest.raises(MalformedPart10, match="malformed part 10"):
             asyncio.run(stream_split(fixed(raw[:cut], 16)))
 
 
@@ -252,7 +252,7 @@ def test_through_multipart_a_cut_study_fails_as_upstream_error() -> None:
         asyncio.run(study(body[: len(body) // 2]))
 
 
-def test_a_withheld_instance_can_be_skipped_and_the_study_goes_on() -> None:
+def test_an_instance_that_cannot_be_streamed_can_be_skipped_and_the_study_goes_on() -> None:
     writer = MultipartWriter("b", related_type="application/dicom")
     deflated, good = bundled("image_dfl.dcm"), bundled("CT_small.dcm")
     body = b"".join(writer.part_head({}) + raw + writer.part_tail() for raw in (deflated, good)) + writer.close()
@@ -262,8 +262,8 @@ def test_a_withheld_instance_can_be_skipped_and_the_study_goes_on() -> None:
         async for part in iter_parts(fixed(body, 333), "b"):
             try:
                 outcomes.append((await stream_split(part.body)).header.transfer_syntax)
-            except Withheld as withheld:
-                outcomes.append(withheld.reason)
+            except Part10Error as fault:
+                outcomes.append(fault.reason)
                 await part.skip()
         return outcomes
 

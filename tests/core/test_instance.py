@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 
 from gateway.adapters.sqlite.pseudonyms import SqliteStore
 from gateway.core.dicom import dataset_patient
@@ -72,3 +73,12 @@ async def test_an_opted_out_patient_is_withheld(deidentifier: Deidentifier) -> N
 async def test_bytes_that_do_not_parse_are_unreadable_not_withheld_quietly(deidentifier: Deidentifier) -> None:
     with pytest.raises(Unreadable):
         await deidentify_instance(chunked(CT[:200]), deidentifier)
+
+
+async def test_a_valid_instance_the_codec_cannot_stream_is_withheld_not_unreadable(
+    deidentifier: Deidentifier,
+) -> None:
+    deflated = Path(get_testdata_file("image_dfl.dcm")).read_bytes()  # type: ignore[arg-type]
+    with pytest.raises(Withheld, match="deflate") as raised:
+        await deidentify_instance(chunked(deflated), deidentifier)
+    assert not isinstance(raised.value, Unreadable)

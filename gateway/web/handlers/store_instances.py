@@ -49,6 +49,7 @@ from gateway.core.stow import (
 )
 from gateway.errors import (
     GatewayError,
+    Part10Error,
     UnsupportedMediaType,
     UpstreamError,
     Withheld,
@@ -135,7 +136,7 @@ class _Upload:
         try:
             header = await stream.read_header()
             ds = self.view.engine.read_header(header.data)
-        except Withheld as exc:
+        except (Part10Error, Withheld) as exc:  # a client's bytes: refused with the reason, whatever the fault
             await self._refuse(part, "", "", Refusal(CANNOT_UNDERSTAND, exc.reason))
             return None
         sop_class, instance = _text(ds, SOP_CLASS_UID), _text(ds, SOP_INSTANCE_UID)
