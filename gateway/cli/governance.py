@@ -147,7 +147,8 @@ async def _reidentify(settings: Settings, store: GovernanceStore, args: argparse
     try:
         kind, real = await reidentify(resolver, scope, args.pseudonym)
     except (ReversalImpossible, NotFound) as exc:
-        refused = admin_draft(_actor(), "admin.reidentify", scope=scope.name, pseudonymous=asked,
+        # Not a pseudonym this scope issued, so it may be anything the admin typed: sealed, with the real fields.
+        refused = admin_draft(_actor(), "admin.reidentify", scope=scope.name, real={"asked": [args.pseudonym]},
                               detail={"outcome": exc.public_message})
         await store.append(refused)
         print(f"reidentify refused: {exc.public_message}", file=sys.stderr)

@@ -55,6 +55,9 @@ def govern(gateway: GatewayProcess, researcher_study: str) -> None:
     assert admin("POST", "/optouts", with_issuer).status_code == 201
     found = admin("POST", "/reidentify", {"scope": "researcher", "pseudonym": researcher_study})
     assert found.status_code == 200 and found.json()["real"].startswith(UID_ROOT)
+    # An admin who pastes a real MRN where a pseudonym goes: refused, and the ledger must not keep it in clear.
+    mistaken = admin("POST", "/reidentify", {"scope": "researcher", "pseudonym": PLANTED["id.patient_b"]})
+    assert mistaken.status_code == 404
     assert admin("GET", "/ledger", {}).status_code == 200
 
 

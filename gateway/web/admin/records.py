@@ -155,7 +155,9 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 async def reidentify_pseudonym(request: web.Request) -> web.Response:
     data = await json_body(request)
     scope_name, pseudonym = text_field(data, "scope"), text_field(data, "pseudonym")
-    note(request, scope=scope_name, pseudonymous={"pseudonym": [pseudonym]})
+    # Until the store says this scope issued it, what the admin typed may be anything, a real MRN included:
+    # the ledger keeps it sealed, with the real fields.
+    note(request, scope=scope_name, real={"asked": [pseudonym]})
     scope = scope_named(request.config_dict[ROLES], scope_name)
     kind, real = await reidentify(request.config_dict[RESOLVER], scope, pseudonym)
     note(request, scope=scope.name, pseudonymous={"pseudonym": [pseudonym]}, real={kind.value: [real]},
