@@ -226,6 +226,6 @@ class UnmigratedStore(GatewayError):
 
     status = 503
     public_message = (
-        "the governance store holds records in the clear layout of an earlier version: "
+        "the store holds records in the clear layout of an earlier version: "
         "run `dicomweb-gateway store migrate` with the gateways stopped"
     )

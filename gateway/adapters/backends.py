@@ -10,6 +10,7 @@ it, which is what the gateway and the CLI verbs use.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,21 +79,29 @@ def sealed_for(settings: Settings) -> SealedGovernance:
     return SealedGovernance(open_for(settings), Keyring(settings.secret.get_secret_value().encode()))
 
 
-async def refuse_unreadable(settings: Settings, store: SealedGovernance) -> None:
-    """Refuse to start on a governance store this secret does not open, or one still in the clear layout. One
-    that cannot be asked now (down at start) is not refused: every call fails closed until it answers."""
+async def refuse_unreadable(
+    settings: Settings,
+    key: str,
+    unlock: Callable[[], Awaitable[object]],
+    close: Callable[[], Awaitable[None]],
+    *,
+    records: tuple[str, str],
+) -> None:
+    """Refuse to start on a store still in the clear layout of an earlier version, or one sealed under another
+    secret; `records` names what it holds, in each reason. One that cannot be asked now (down at start) is not
+    refused: every call fails closed until it answers."""
     try:
-        await store.unlock()
+        await unlock()
     except StoreUnavailable:
-        log.warning("governance store not unlocked: it is unavailable", extra={"kind": "keyring"})
+        log.warning("a store could not be checked at start: it is unavailable", extra={"kind": "keyring"})
         return
     except (KeyMismatch, UnmigratedStore) as exc:
-        await store.aclose()
-        key = "governance.url" if settings.governance.url else "store.url"
+        await close()
+        in_clear, sealed = records
         reason = (
-            "holds the governance records in the clear layout of an earlier version; run "
+            f"holds {in_clear} in the clear layout of an earlier version; run "
             "`dicomweb-gateway store migrate` with the gateways stopped"
             if isinstance(exc, UnmigratedStore)
-            else "holds governance records sealed under another secret: GATEWAY_SECRET does not open them"
+            else f"holds {sealed} sealed under another secret: GATEWAY_SECRET does not open them"
         )
         raise ConfigError(settings.source, key, reason) from None

@@ -13,11 +13,10 @@ from gateway.core.governance.oversight import Oversight
 from gateway.core.governance.profiles import ProfileEditor
 from gateway.core.governance.store import GovernanceStore
 from gateway.core.keys import Keyring
-from gateway.core.pseudonyms.migration import has_legacy
+from gateway.core.pseudonyms.migration import unlock
 from gateway.core.pseudonyms.resolver import Resolver
-from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
-from gateway.errors import ConfigError, KeyMismatch, StoreUnavailable
+from gateway.errors import ConfigError, StoreUnavailable
 from gateway.settings import Settings
 from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, SETTINGS, STORE, UPSTREAM
 
@@ -42,38 +41,11 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     store = open_store(settings.store.url, timeout=settings.store.timeout_s)
     app[STORE] = store
     keyring = Keyring(settings.secret.get_secret_value().encode())
-    await _refuse_unreadable(settings.source, store, keyring)
+    records = ("pseudonyms", "pseudonym keys")
+    await refuse_unreadable(settings, "store.url", lambda: unlock(store, keyring), store.aclose, records=records)
     app[RESOLVER] = Resolver(store, keyring, settings.key_version)
     yield
     await store.aclose()
-
-
-async def _refuse_unreadable(source: str, store: PseudonymStore, keyring: Keyring) -> None:
-    """Never serve beside real values in clear, nor on keys this secret does not open: a store the old layout
-    wrote must be migrated first, and a rekeyed one needs the new secret. One that cannot be asked now (down at
-    start) is not refused: every call fails closed until it answers."""
-    try:
-        legacy = await has_legacy(store)
-        wrapped = await store.wrapped_keys()
-    except StoreUnavailable:
-        log.warning("the pseudonym store could not be checked: it is unavailable")
-        return
-    try:
-        for name, key in wrapped.items():
-            keyring.unwrap(name, key)
-    except KeyMismatch:
-        await store.aclose()
-        raise ConfigError(
-            source, "store.url", "holds keys wrapped under another secret: GATEWAY_SECRET does not open them"
-        ) from None
-    if legacy:
-        await store.aclose()
-        raise ConfigError(
-            source,
-            "store.url",
-            "holds the clear layout of an earlier version; run "
-            "`dicomweb-gateway store migrate` with the gateways stopped",
-        )
 
 
 def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -83,7 +55,9 @@ def governance_ctx(roles: RoleBook) -> Callable[[web.Application], AsyncIterator
         settings = app[SETTINGS]
         store = sealed_for(settings)
         await _require_durable(settings, store)
-        await refuse_unreadable(settings, store)
+        key = "governance.url" if settings.governance.url else "store.url"
+        records = ("the governance records", "governance records")
+        await refuse_unreadable(settings, key, store.unlock, store.aclose, records=records)
         editor = ProfileEditor(roles, settings.roles_dir)
         app[GOVERNANCE], app[EDITOR] = store, editor
         app[OVERSIGHT] = Oversight(store, editor.apply, refresh_s=settings.governance.refresh_s)

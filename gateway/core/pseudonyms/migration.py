@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from gateway.core.keys import DataKey, Keyring, pseudonym_key_name
 from gateway.core.pseudonyms.store import Claim, PseudonymStore, data_key
+from gateway.errors import UnmigratedStore
 
 BATCH = 500
 
@@ -28,6 +29,15 @@ async def has_legacy(store: PseudonymStore) -> bool:
     async for _ in store.legacy_mappings(1):
         return True
     return False
+
+
+async def unlock(store: PseudonymStore, keyring: Keyring) -> None:
+    """Check that the gateway may serve on this store: UnmigratedStore while the old clear layout is there,
+    KeyMismatch when a data key it holds was wrapped under another secret."""
+    if await has_legacy(store):
+        raise UnmigratedStore()
+    for name, wrapped in (await store.wrapped_keys()).items():
+        keyring.unwrap(name, wrapped)
 
 
 async def migrate(store: PseudonymStore, keyring: Keyring, *, key_version: int) -> Migrated:
