@@ -10,7 +10,6 @@ failures counted for /metrics.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Collection, Mapping
 
 from gateway import metrics
@@ -19,6 +18,7 @@ from gateway.core.pseudonyms.derive import check_scheme, derive
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.reversal import keeps_reverse, require_reverse
 from gateway.core.pseudonyms.store import Claim, PseudonymStore, data_key
+from gateway.core.recent import Recent
 from gateway.errors import PseudonymsExhausted
 
 # A value whose first 64 candidates all name other values lives in a scope whose pseudonyms are far too short.
@@ -28,29 +28,6 @@ CACHE_SIZE = 100_000
 Key = tuple[str, IdKind, str]  # scope name, kind, the value looked up
 
 
-class _Recent:
-    """A bounded map that forgets the least recently used entry first."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[Key, str] = OrderedDict()
-
-    def get(self, key: Key) -> str | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: Key, value: str) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class Resolver:
     """Resolves needs for any scope. `key_version` is the current one: it applies to new scopes."""
 
@@ -58,8 +35,8 @@ class Resolver:
         self, store: PseudonymStore, keyring: Keyring, key_version: int, *, cache_size: int = CACHE_SIZE
     ) -> None:
         self._store = store
-        self._forward = _Recent(cache_size)  # (scope, kind, real) -> pseudonym of record
-        self._reverse = _Recent(cache_size)  # (scope, kind, pseudonym) -> real value
+        self._forward: Recent[Key, str] = Recent(cache_size)  # (scope, kind, real) -> pseudonym of record
+        self._reverse: Recent[Key, str] = Recent(cache_size)  # (scope, kind, pseudonym) -> real value
         self._keyring = keyring
         self._key_version = key_version
         # A scope's key version and a version's data key never change once stored, so caching them costs

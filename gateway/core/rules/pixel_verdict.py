@@ -6,10 +6,10 @@ judged by the role's engine (gateway.web.handlers.frames). A verdict holds for t
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from gateway.core.dicom import JsonObject, json_patient
+from gateway.core.recent import Recent
 from gateway.core.rules.pixels import Geometry, PixelPlan
 from gateway.core.rules.profile import Profile
 from gateway.core.rules.withhold import json_header, screen
@@ -25,22 +25,11 @@ class PixelVerdict:
     patient: str  # the real patient key, so an opt-out made after judging still hides the instance
 
 
-class VerdictCache:
+class VerdictCache(Recent[tuple[str, str], PixelVerdict | Withheld]):
     """(profile version, real instance path) -> PixelVerdict or Withheld; the least recently used entry goes."""
 
     def __init__(self, size: int = 65536) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[str, str], PixelVerdict | Withheld] = OrderedDict()
-
-    def get(self, key: tuple[str, str]) -> PixelVerdict | Withheld | None:
-        if key in self._entries:
-            self._entries.move_to_end(key)
-        return self._entries.get(key)
-
-    def put(self, key: tuple[str, str], value: PixelVerdict | Withheld) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        super().__init__(size)
 
 
 def verdict_of(profile: Profile, obj: JsonObject) -> PixelVerdict | Withheld:
