@@ -28,6 +28,7 @@ log = logging.getLogger("gateway.rules")
 _BINARY_VRS = BULK_VRS | BINARY_NUMBER_VRS
 _PN_GROUPS = frozenset({"Alphabetic", "Ideographic", "Phonetic"})
 _SCALARS = (str, int, float)
+_SCALAR_KINDS = frozenset(_SCALARS)
 # Kept numbers in JSON are numbers (checked so), and a number of one of these VRs is no text: it holds no name.
 _BINARY_NUMBERS = BINARY_NUMBER_VRS - {"AT"}  # an AT is written as hex text
 _AT = re.compile(r"[0-9A-Fa-f]{8}")
@@ -46,6 +47,7 @@ class JsonWalk:
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
+        self._source_keys: dict[str, bool] = {}
 
     def _key(self, obj: JsonObject, key: str) -> tuple[int, str, Action]:
         known = self._public.get(key)
@@ -84,14 +86,23 @@ class JsonWalk:
         for key, attribute in obj.items():
             if not isinstance(attribute, dict):
                 continue
-            if key in self._sources or (not _canonical(key) and int(key, 16) in self._source_tags):
-                # A key not written as F.2 writes it is decided by its tag, as `apply` decides it.
+            if self._is_source(key):
                 pieces.update(self._pieces(key, attribute.get("Value")))
             elif attribute.get("vr") == "SQ" and isinstance(values := attribute.get("Value"), list):
                 for item in values:
                     if isinstance(item, dict):
                         self.own_identifiers(item, pieces)
         return pieces
+
+    def _is_source(self, key: str) -> bool:
+        """Whether an attribute feeds the instance's own identifiers. A key not written as F.2 writes it is
+        decided by its tag, as `apply` decides it; answers for F.2 keys are remembered (a bounded set)."""
+        known = self._source_keys.get(key)
+        if known is None:
+            known = key in self._sources or (not _canonical(key) and int(key, 16) in self._source_tags)
+            if _canonical(key):
+                self._source_keys[key] = known
+        return known
 
     def needs(self, obj: JsonObject, needs: Needs) -> None:
         for key, attribute in obj.items():
@@ -118,14 +129,22 @@ class JsonWalk:
         out: JsonObject = {}
         kept_blocks: set[int] = set()
         private = False
+        memo = None if dummy else rewrite.attributes
+        names = None if own is None else own.names
         for key, attribute in obj.items():
             tag, canonical, action = self._key(obj, key)
             if action is Action.REMOVE:
                 continue
+            memo_key = None
             if tag >> 16 & 1:
                 private = True
                 if tag & 0xFFFF >= 0x1000:
                     kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
+            elif memo is not None and (memo_key := _plain_key(names, key, action, attribute)) is not None:
+                hit = memo.get(memo_key)
+                if hit is not None and not (action is Action.KEEP and own is not None and own.uid_in(memo_key[4])):
+                    out[canonical] = dict(hit)
+                    continue
             if dummy and action is Action.KEEP and attribute.get("vr") in DUMMY_CONTEXT_VRS:
                 action = Action.DUMMY
             try:
@@ -143,6 +162,8 @@ class JsonWalk:
                 raise Withheld(f"unprocessable {tag_path((*path, tag))}") from None
             if new is not None:
                 out[canonical] = new
+                if memo_key is not None:
+                    memo[memo_key] = dict(new)  # type: ignore[index]
         if not private:
             return out
         return {
@@ -153,6 +174,8 @@ class JsonWalk:
 
     def _pieces(self, key: str, values: object) -> tuple[str, ...]:
         """The identifier pieces of one attribute, remembered: a series repeats its names and IDs."""
+        if type(values) is list and all(type(value) is str for value in values):
+            return _json_pieces(int(key, 16), tuple(values))  # strings are their own text (`value_texts`)
         return _json_pieces(int(key, 16), tuple(value_texts(values)))
 
     def _kept(self, tag: int, attribute: JsonObject, values: list[Any] | None,
@@ -161,7 +184,7 @@ class JsonWalk:
         of a series repeat most kept values, and checking costs more than looking up."""
         if len(attribute) != 2 or values is None or not all(type(value) in _SCALARS for value in values):
             return kept_attribute(tag, attribute, private_vr)
-        kept = _plain_kept(tag, attribute["vr"], private_vr, tuple(values))
+        kept = _plain_kept(tag, attribute["vr"], private_vr, tuple(values), tuple(map(type, values)))
         return None if kept is None else dict(kept)  # a copy: the caller's object is its own
 
     def _attribute(self, tag: int, attribute: JsonObject, action: Action, rewrite: Rewrite,
@@ -205,8 +228,27 @@ def _json_pieces(tag: int, texts: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
-def _plain_kept(tag: int, vr: str, private_vr: str | None, values: tuple[Any, ...]) -> JsonObject | None:
+def _plain_kept(
+    tag: int, vr: str, private_vr: str | None, values: tuple[Any, ...], kinds: tuple[type, ...]
+) -> JsonObject | None:
+    """`kinds` is part of the key: 1 and 1.0 are equal and hash alike, and an IS must be an int."""
     return kept_attribute(tag, {"vr": vr, "Value": list(values)}, private_vr)
+
+
+def _plain_key(names: object, key: str, action: Action, attribute: JsonObject) -> tuple[Any, ...] | None:
+    """The memo key of an attribute of the plain shape {"vr", "Value": [strings and numbers]}, or None.
+
+    An attribute's way out depends on nothing else of the object, given the patient (the Rewrite that holds
+    the memo) and the study's identifiers (`names`), except the instance's own UIDs, which differ from one
+    instance to the next: a kept value is looked at for those on every hit. Private attributes and items of
+    a sequence under D are never memoized, since their action depends on the object."""
+    values, vr = attribute.get("Value"), attribute.get("vr")
+    if len(attribute) != 2 or type(values) is not list or type(vr) is not str:
+        return None
+    kinds = tuple(map(type, values))
+    if not _SCALAR_KINDS.issuperset(kinds):
+        return None
+    return (names, key, action, vr, tuple(values), kinds)
 
 
 def _canonical(key: str) -> bool:

@@ -144,7 +144,7 @@ class Engine:
         with _fail_closed("unprocessable-object"):
             plan = screen(self.profile, json_header(obj)) if self._screens else PASSTHROUGH
             own = matcher(self._json.own_identifiers(obj, set()))
-            out = self._json.apply(obj, Rewrite(self.profile, mappings, json_patient(obj)), own=own)
+            out = self._json.apply(obj, self._rewrite(mappings, json_patient(obj)), own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
 
@@ -162,7 +162,7 @@ class Engine:
         new values from is swapped. `apply` runs without awaiting, so no other part sees the swap midway.
         """
         rewrite = self._rewrites.get(patient)
-        if rewrite is None or len(rewrite.memo) > _MEMO_MAX:
+        if rewrite is None or len(rewrite.memo) > _MEMO_MAX or len(rewrite.attributes) > _MEMO_MAX:
             if len(self._rewrites) >= _PATIENTS_MAX:
                 self._rewrites = {}
             rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient)

@@ -41,6 +41,15 @@ class Matcher:
         self._patterns, self._uids = patterns, uids
         self._uid_bytes = tuple(uid.encode("ascii") for uid in uids)
 
+    @property
+    def names(self) -> object:
+        """What this matcher shares with the other instances of its study (all but the UIDs): a memo key."""
+        return self._patterns
+
+    def uid_in(self, values: tuple[object, ...]) -> bool:
+        """Whether a value holds one of this instance's own UIDs (the part of `in_text` no two instances share)."""
+        return any(type(value) is str and "." in value and any(map(value.__contains__, self._uids)) for value in values)
+
     def in_text(self, value: str) -> bool:
         if len(value) * 4 < MIN_BYTES:
             return False

@@ -174,3 +174,16 @@ def test_json_bulk_data(engines: dict[str, Engine]) -> None:
 def test_clinician_json_is_unchanged(engines: dict[str, Engine]) -> None:
     obj = pydicom.dcmread(io.BytesIO(ct_instance())).to_json_dict()
     assert engines["clinician"].apply_json(obj, Mappings({})) == obj
+
+
+def test_json_numbers_are_judged_by_type_across_objects(engines: dict[str, Engine]) -> None:
+    """An IS value must be an integer: 1.0 after an object that held 1 is still removed (a memo keyed by
+    value alone would take 1.0 for 1, since they are equal and hash alike)."""
+    researcher = engines["researcher"]
+    base = pydicom.dcmread(io.BytesIO(ct_instance())).to_json_dict()
+    first, second = dict(base), dict(base)
+    first["00200013"] = {"vr": "IS", "Value": [1]}  # InstanceNumber, kept
+    second["00200013"] = {"vr": "IS", "Value": [1.0]}
+    for obj, kept in ((first, True), (second, False), (first, True)):
+        out = researcher.apply_json(obj, mappings_for(researcher.profile, researcher.needs_json(obj)))
+        assert ("00200013" in out) is kept
