@@ -142,8 +142,8 @@ class JsonWalk:
                     kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             elif memo is not None and (memo_key := _plain_key(names, key, action, attribute)) is not None:
                 hit = memo.get(memo_key)
-                if hit is not None and not (action is Action.KEEP and own is not None and own.uid_in(memo_key[4])):
-                    out[canonical] = dict(hit)
+                if hit is not None and not (hit[1] and own is not None and own.uid_in(hit[1])):
+                    out[canonical] = dict(hit[0])
                     continue
             if dummy and action is Action.KEEP and attribute.get("vr") in DUMMY_CONTEXT_VRS:
                 action = Action.DUMMY
@@ -163,7 +163,7 @@ class JsonWalk:
             if new is not None:
                 out[canonical] = new
                 if memo_key is not None:
-                    memo[memo_key] = dict(new)  # type: ignore[index]
+                    memo[memo_key] = (dict(new), _dotted(action, memo_key[4]))  # type: ignore[index]
         if not private:
             return out
         return {
@@ -249,6 +249,11 @@ def _plain_key(names: object, key: str, action: Action, attribute: JsonObject) -
     if not _SCALAR_KINDS.issuperset(kinds):
         return None
     return (names, key, action, vr, tuple(values), kinds)
+
+
+def _dotted(action: Action, values: tuple[Any, ...]) -> tuple[str, ...]:
+    """The kept texts a UID could hide in: the ones looked at again for each instance's own UIDs."""
+    return tuple(v for v in values if type(v) is str and "." in v) if action is Action.KEEP else ()
 
 
 def _canonical(key: str) -> bool:

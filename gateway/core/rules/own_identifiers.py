@@ -46,9 +46,9 @@ class Matcher:
         """What this matcher shares with the other instances of its study (all but the UIDs): a memo key."""
         return self._patterns
 
-    def uid_in(self, values: tuple[object, ...]) -> bool:
-        """Whether a value holds one of this instance's own UIDs (the part of `in_text` no two instances share)."""
-        return any(type(value) is str and "." in value and any(map(value.__contains__, self._uids)) for value in values)
+    def uid_in(self, texts: tuple[str, ...]) -> bool:
+        """Whether a text holds one of this instance's own UIDs (the part of `in_text` no two instances share)."""
+        return any(any(map(text.__contains__, self._uids)) for text in texts)
 
     def in_text(self, value: str) -> bool:
         if len(value) * 4 < MIN_BYTES:

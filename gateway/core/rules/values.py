@@ -68,7 +68,9 @@ class Rewrite:
     patient: str
     memo: dict[tuple[int, str, Action, bytes], bytes] = field(default_factory=dict, init=False, repr=False)
     # DICOM JSON attributes as they go out, by what came in (`dicom_json._plain_key`): the same idea for objects.
-    attributes: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    attributes: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _shift: int | None = field(default=None, init=False)
 
     def text(self, tag: int, action: Action, vr: str, values: list[str]) -> list[str]:
