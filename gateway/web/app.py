@@ -6,7 +6,7 @@ import asyncio
 import gc
 
 import uvloop
-from aiohttp import web
+from aiohttp import http_writer, web
 
 from gateway import logs
 from gateway.adapters.oidc import OidcVerifier
@@ -49,6 +49,10 @@ def run(settings: Settings) -> None:
     """Serve until interrupted, on uvloop, with JSON-lines logs."""
     logs.configure(settings.log_level)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    # aiohttp joins each chunk's framing and data into a new bytes before writing (a copy of every pixel byte)
+    # on Pythons whose asyncio selector transport has the writelines flow-control bug (CPython gh-127655).
+    # uvloop's transport is not that code: its writelines is a writev that respects the high-water mark.
+    http_writer.SKIP_WRITELINES = False
     app = build_app(settings)
     settle_heap()
     web.run_app(app, host=settings.listen.host, port=settings.listen.port, access_log=None, print=None)

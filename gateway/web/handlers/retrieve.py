@@ -11,7 +11,6 @@ the connection without the closing boundary, so the client cannot take a cut stu
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -22,11 +21,10 @@ from gateway.core.instance import Deidentifier, deidentify_instance
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
-from gateway.web.streaming import abort, begin, upstream_request_headers
+from gateway.web.streaming import Coalesced, Write, abort, begin, upstream_request_headers
 from gateway.web.view import View, own_headers
 
 log = logging.getLogger("gateway.retrieve")
-Write = Callable[[bytes | memoryview], Awaitable[None]]
 
 
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -39,16 +37,18 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
         if media.boundary is None or media.related_type is None or media.related_type.essence != "application/dicom":
             raise NotAcceptable("this role is served multipart/related; type=application/dicom only")
 
-        async def write(data: bytes | memoryview) -> None:
+        async def send(data: bytes | memoryview) -> None:
             nonlocal response
             if response is None:
                 response = await begin(request, 200, own_headers(exchange, writer.content_type))
             await response.write(data)
 
+        out = Coalesced(send)
         try:
             sent = 0
             async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
-                sent += await send_instance(part, view, writer, write)
+                sent += await send_instance(part, view, writer, out.write)
+            await out.flush()
             if response is None:
                 raise NotFound()  # every instance was withheld
             await view.audit.disclosure.seal()  # on record before the closing boundary, or the stream is cut
