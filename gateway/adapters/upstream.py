@@ -3,10 +3,17 @@
 aiohttp errors never leave this module: a refused or cut connection becomes UpstreamUnavailable (502), a
 timeout UpstreamTimeout (504), an error status UpstreamStatus, a body that ends early UpstreamProtocolError.
 Each translation is counted for /metrics by kind as it happens (`_failed`).
+
+Every request is also timed here, to its response headers and to its release, and its body bytes counted, under
+the transaction it serves. That name comes from the caller, which knows it: the web shell binds each exchange's
+transaction name from the gateway's own table (`serving`), so this module needs nothing of the web framework and
+a label never comes from a URL. Requests made for no client transaction carry READINESS or ADMIN.
 """
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +34,10 @@ from gateway.errors import (
 )
 
 CHUNK_SIZE = 1024 * 1024
+# The /metrics transaction of requests that serve no DICOMweb transaction: the readiness probe, and the root
+# client's own errands (the admin API's previews and opt-out counts, the CLI).
+READINESS = "readiness"
+ADMIN = "admin"
 
 
 @dataclass
@@ -34,18 +45,29 @@ class UpstreamResponse:
     status: int
     headers: CIMultiDictProxy[str]
     _raw: aiohttp.ClientResponse
+    _transaction: str
+    # Tallied as the body streams (two additions a chunk) and observed once, when the request ends.
+    received: int = 0
+    waited: float = 0.0
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives, with transport failures translated."""
+        clock = time.perf_counter
         try:
+            asked = clock()
             async for chunk in self._raw.content.iter_chunked(CHUNK_SIZE):
+                self.waited += clock() - asked
+                self.received += len(chunk)
                 yield chunk
+                asked = clock()  # the consumer asks for more: from here on the wait is the origin's
+            self.waited += clock() - asked
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise _failed(UpstreamTimeout()) from None
+            raise _failed(self._transaction, UpstreamTimeout()) from None
         except aiohttp.ClientPayloadError:
-            raise _failed(UpstreamProtocolError("the origin server cut the body short")) from None
+            raise _failed(self._transaction, UpstreamProtocolError("the origin server cut the body short")) from None
         except aiohttp.ClientError:
-            raise _failed(UpstreamUnavailable("the origin server dropped the connection")) from None
+            error = UpstreamUnavailable("the origin server dropped the connection")
+            raise _failed(self._transaction, error) from None
 
     async def read(self, limit: int) -> bytes:
         """Read a body that is small by nature (a rendered image, an error), refusing more than `limit`."""
@@ -54,7 +76,8 @@ class UpstreamResponse:
         async for chunk in self.chunks():
             size += len(chunk)
             if size > limit:
-                raise _failed(UpstreamProtocolError("the origin server sent a larger body than expected"))
+                error = UpstreamProtocolError("the origin server sent a larger body than expected")
+                raise _failed(self._transaction, error)
             parts.append(chunk)
         return b"".join(parts)
 
@@ -86,9 +109,16 @@ _JSON_HEADERS = {"Accept": "application/dicom+json", "Accept-Encoding": "identit
 class UpstreamClient:
     def __init__(self, base_url: str, *, timeout_s: float, max_connections: int) -> None:
         self.base_url = base_url.rstrip("/")
+        self.transaction = ADMIN  # what /metrics counts this client's requests under
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+
+    def serving(self, transaction: str) -> UpstreamClient:
+        """This client with its requests counted under `transaction`: one small object, the same pooled session."""
+        bound = copy.copy(self)
+        bound.transaction = transaction
+        return bound
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=0.5)
@@ -113,22 +143,28 @@ class UpstreamClient:
         body: AsyncIterable[bytes] | bytes | None = None,
         accept_statuses: frozenset[int] = frozenset(),
     ) -> AsyncIterator[UpstreamResponse]:
-        """Send one request; yield the response once its headers arrived and its status is a success."""
+        """Send one request; yield the response once its headers arrived and its status is a success. It is timed
+        to its headers and to its release; one that fails before any answer is only counted as an error."""
         assert self._session is not None, "UpstreamClient.open() was not awaited"
+        started = time.perf_counter()
         try:
             raw = await self._session.request(
                 method, self.url(path), params=query, headers=headers, data=body, allow_redirects=False
             )
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise _failed(UpstreamTimeout()) from None
+            raise _failed(self.transaction, UpstreamTimeout()) from None
         except aiohttp.ClientError:
-            raise _failed(UpstreamUnavailable()) from None
+            raise _failed(self.transaction, UpstreamUnavailable()) from None
+        metrics.upstream_answered(self.transaction, raw.status, time.perf_counter() - started)
+        response = UpstreamResponse(raw.status, raw.headers, raw, self.transaction)
         try:
             if raw.status >= 400 and raw.status not in accept_statuses:
-                raise _failed(UpstreamStatus(raw.status))
-            yield UpstreamResponse(raw.status, raw.headers, raw)
+                raise _failed(self.transaction, UpstreamStatus(raw.status))
+            yield response
         finally:
             raw.release()
+            seconds = time.perf_counter() - started
+            metrics.upstream_done(self.transaction, seconds, response.waited, response.received)
 
     async def get_json(
         self, path: str, query: list[tuple[str, str]] | None = None, *, limit: JsonLimit
@@ -140,7 +176,9 @@ class UpstreamClient:
     async def reachable(self) -> bool:
         """Any HTTP answer from the origin counts: readiness is about the connection, not a resource."""
         try:
-            async with self.request("GET", "/studies", query={"limit": "1"}, accept_statuses=_ANY_ERROR):
+            async with self.serving(READINESS).request(
+                "GET", "/studies", query={"limit": "1"}, accept_statuses=_ANY_ERROR
+            ):
                 return True
         except (UpstreamUnavailable, UpstreamTimeout):
             return False
@@ -149,10 +187,10 @@ class UpstreamClient:
 _ANY_ERROR = frozenset(range(400, 600))
 
 
-def _failed(error: UpstreamError) -> UpstreamError:
+def _failed(transaction: str, error: UpstreamError) -> UpstreamError:
     """Count a translated failure by kind; an error status also by class, so a 404 does not look like an outage."""
     kind = type(error).__name__
     if isinstance(error, UpstreamStatus):
         kind += f"_{error.upstream_status // 100}xx"
-    metrics.upstream_error(kind)
+    metrics.upstream_error(transaction, kind)
     return error

@@ -41,7 +41,7 @@ VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
 STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
 
 # -- one request's facts ----------------------------------------------------------------------------------
-TRANSACTION = web.RequestKey("transaction", str)  # the PS3.18 transaction name, for the access log
+TRANSACTION = web.RequestKey("transaction", str)  # the PS3.18 transaction name, for the access log and /metrics
 ROLE = web.RequestKey("role", str)  # the caller's role, once authenticated
 PRINCIPAL = web.RequestKey("principal", Principal)
 AUDIT = web.RequestKey("audit", Audit)  # the governance side of a de-identifying exchange

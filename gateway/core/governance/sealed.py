@@ -5,12 +5,15 @@ place and the back ends only ever store indexes, sealed strings and the chain. T
 first use and then kept in memory: a store that is down at start-up is not refused (as with durability), and
 every call fails closed until it answers. A store sealed under another secret raises KeyMismatch; one that
 still holds the clear layout of an earlier version raises UnmigratedStore until it is migrated (migration.py).
+The round trips a DICOMweb request waits on (the ledger append, and the refresh of opt-outs and edited profiles)
+go through here, so this is where they are timed and their failures counted for /metrics.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway import metrics
 from gateway.core.governance.model import Draft, Head, LedgerEntry, OptOut, StoredProfile, Versions, Withdrawals
 from gateway.core.governance.sealing import KEY_NAME, GovernanceSeal
 from gateway.core.governance.store import GovernanceBackend
@@ -54,11 +57,14 @@ class SealedGovernance:
         return sorted(opened, key=lambda o: (o.added_at, o.key))
 
     async def withdrawals(self, version: int) -> Withdrawals:
-        seal = await self.unlock()
-        return Withdrawals(frozenset(sealed.index for sealed in await self._store.optouts()), version, seal.key)
+        with metrics.governance_round_trip("withdrawals"):
+            seal = await self.unlock()
+            indexes = frozenset(sealed.index for sealed in await self._store.optouts())
+        return Withdrawals(indexes, version, seal.key)
 
     async def append(self, draft: Draft) -> LedgerEntry:
-        return await self._store.append(draft, (await self.unlock()).kept)
+        with metrics.governance_round_trip("append"):
+            return await self._store.append(draft, (await self.unlock()).kept)
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[LedgerEntry]:
         seal = await self.unlock()
@@ -66,7 +72,8 @@ class SealedGovernance:
 
     # -- nothing sealed: as the back end has it ----------------------------------------------------------------
     async def versions(self) -> Versions:
-        return await self._store.versions()
+        with metrics.governance_round_trip("versions"):
+            return await self._store.versions()
 
     async def put_profile(
         self, role: str, text: str, *, actor: str, updated_at: str, expected_version: int | None
@@ -76,7 +83,8 @@ class SealedGovernance:
         )
 
     async def profiles(self) -> dict[str, StoredProfile]:
-        return await self._store.profiles()
+        with metrics.governance_round_trip("profiles"):
+            return await self._store.profiles()
 
     async def head(self) -> Head:
         return await self._store.head()

@@ -9,11 +9,12 @@ from aiohttp import web
 from gateway.adapters.upstream import UpstreamClient
 from gateway.errors import PayloadTooLarge
 from gateway.web.exchange import Exchange
-from gateway.web.state import STOW_MAX_BYTES, UPSTREAM
+from gateway.web.state import STOW_MAX_BYTES, TRANSACTION, UPSTREAM
 
 
 def upstream_of(request: web.Request) -> UpstreamClient:
-    return request.app[UPSTREAM]
+    """The origin, its requests counted on /metrics under this exchange's transaction (a name from the table)."""
+    return request.app[UPSTREAM].serving(request[TRANSACTION])
 
 
 def stow_body(exchange: Exchange) -> AsyncIterator[bytes]:

@@ -6,8 +6,7 @@ from collections.abc import Awaitable
 
 from aiohttp import web
 
-from gateway.web.handlers.common import upstream_of
-from gateway.web.state import GOVERNANCE, STORE
+from gateway.web.state import GOVERNANCE, STORE, UPSTREAM
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,7 +17,7 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready when every service a de-identifying request needs answers: the origin, the pseudonym store and the
     governance store (opt-outs and the ledger); each is named, so the one that failed shows."""
     checks = {
-        "upstream": await upstream_of(request).reachable(),
+        "upstream": await request.app[UPSTREAM].reachable(),
         "store": await _answers(request.app[STORE].ping()),
         "governance": await _answers(request.app[GOVERNANCE].ping()),
     }
