@@ -52,3 +52,31 @@ class ByteSource:
                 return None
             data += chunk
         return bytes(data)
+
+    async def hold(self, limit: int) -> int | None:
+        """Pull the rest of the input into memory, up to `limit` bytes: their count, or None when there is more
+        (what was pulled is then handed out first, and the rest of the input after it)."""
+        held = self._pushed[::-1]
+        self._pushed = []
+        size = sum(map(len, held))
+        whole = True
+        while size <= limit:
+            chunk = await self.next_chunk()
+            if chunk is None:
+                break
+            held.append(chunk)
+            size += len(chunk)
+        else:
+            whole = False
+        self._chunks = _replay(held, None if whole else self._chunks)
+        return size if whole else None
+
+
+async def _replay(
+    held: list[memoryview], rest: AsyncIterator[bytes | memoryview] | None
+) -> AsyncIterator[bytes | memoryview]:
+    for view in held:
+        yield view
+    if rest is not None:
+        async for chunk in rest:
+            yield chunk

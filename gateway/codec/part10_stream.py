@@ -111,6 +111,14 @@ class Part10Stream:
             raise UnstreamablePart10(f"part 10 trailer exceeds {self._max_trailer_bytes} bytes")
         return trailer
 
+    async def hold(self, limit: int) -> int | None:
+        """After the header: read what is left of the input into memory (views of its chunks), so that whatever
+        the input comes from can move on. The bytes held, or None when they exceed `limit`; either way the
+        pixel value and the trailer then read as they would have."""
+        if self._stage != "pixels":
+            raise RuntimeError(f"Part10Stream: hold requested while at {self._stage}")
+        return await self._source.hold(limit)
+
     def _advance(self, expected: str, following: str) -> None:
         if self._stage != expected:
             raise RuntimeError(f"Part10Stream: {expected} requested while at {self._stage}")

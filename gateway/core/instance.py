@@ -17,7 +17,7 @@ from pydicom import Dataset
 from gateway.codec.part10_stream import Part10Header, Part10Stream
 from gateway.core.dicom import Uids, dataset_patient, dataset_uids
 from gateway.core.governance.model import Withdrawals
-from gateway.core.pseudonyms.model import ScopeSpec
+from gateway.core.pseudonyms.model import Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan
@@ -62,23 +62,49 @@ class DeidentifiedInstance:
             raise judged(fault) from None
 
 
-async def deidentify_instance(body: AsyncIterable[bytes | memoryview], with_: Deidentifier) -> DeidentifiedInstance:
+@dataclass
+class ReadInstance:
+    """An instance whose header is read and judged, waiting for its Mappings: a response resolves those for
+    several instances in one store call (`read_instance`, then the resolver, then `rewrite_instance`)."""
+
+    needs: Needs
+    real: Uids
+    _stream: Part10Stream
+    _header: Part10Header
+    _ds: Dataset
+
+    async def hold(self, limit: int) -> int | None:
+        """Read the rest of the instance into memory, so that the stream under it can move on to the next one:
+        the bytes held, or None when they would exceed `limit` (the rest then stays in the stream)."""
+        return await self._stream.hold(limit)
+
+
+async def read_instance(body: AsyncIterable[bytes | memoryview], with_: Deidentifier) -> ReadInstance:
     stream = Part10Stream(body)
     try:
         header = await stream.read_header()
     except Part10Error as fault:
         raise judged(fault) from None
-    engine = with_.engine
-    ds = engine.read_header(header.data)
-    needs = engine.needs(ds)  # judges the header first: what governance reads below then reads cleanly
+    ds = with_.engine.read_header(header.data)
+    needs = with_.engine.needs(ds)  # judges the header first: what governance reads below then reads cleanly
     if with_.withdrawn.covers(dataset_patient(ds)):
         raise Withheld("opted-out")
-    real = dataset_uids(ds)
-    mappings = await with_.resolver.resolve(with_.scope, needs)
+    return ReadInstance(needs, dataset_uids(ds), stream, header, ds)
+
+
+async def rewrite_instance(read: ReadInstance, engine: Engine, mappings: Mappings) -> DeidentifiedInstance:
+    """The instance with its header de-identified under `mappings` (which hold at least its needs)."""
+    stream, header, ds = read._stream, read._header, read._ds
     plan = engine.apply(ds, mappings)
     new_header = engine.write_header(ds)
     pixels = _pixels(stream, header) if plan.passthrough else _ready(await _masked(stream, header, engine, ds, plan))
-    return DeidentifiedInstance(header.transfer_syntax, new_header, pixels, real, dataset_uids(ds), stream)
+    return DeidentifiedInstance(header.transfer_syntax, new_header, pixels, read.real, dataset_uids(ds), stream)
+
+
+async def deidentify_instance(body: AsyncIterable[bytes | memoryview], with_: Deidentifier) -> DeidentifiedInstance:
+    """One instance on its own: read, resolve, rewrite."""
+    read = await read_instance(body, with_)
+    return await rewrite_instance(read, with_.engine, await with_.resolver.resolve(with_.scope, read.needs))
 
 
 async def _pixels(stream: Part10Stream, header: Part10Header) -> AsyncIterator[bytes | memoryview]:

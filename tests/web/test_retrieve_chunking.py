@@ -30,7 +30,7 @@ from gateway.core.rules.profile import load_profiles
 from gateway.core.urls import UrlMap
 from gateway.demo.samples import sample_studies
 from gateway.errors import Unreadable
-from gateway.web.handlers.retrieve import send_instance
+from gateway.web.handlers.retrieve import send_instances
 from gateway.web.view import View
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def _view(store: SqliteStore) -> View:
     )
 
 
-async def _deidentified(view: View, cuts: list[int]) -> bytes:
+async def _deidentified(view: View, cuts: list[int], ahead: tuple[int, int] = (32, 16 << 20)) -> bytes:
     async def chunks() -> AsyncIterator[bytes]:
         edges = [0, *sorted(set(cuts)), len(BODY)]
         for start, end in itertools.pairwise(edges):
@@ -71,8 +71,8 @@ async def _deidentified(view: View, cuts: list[int]) -> bytes:
         out.extend(data)
 
     out_writer = MultipartWriter("b" * 48, related_type="application/dicom")
-    async for part in iter_parts(chunks(), WRITER.boundary):
-        await send_instance(part, view, out_writer, write)
+    parts = iter_parts(chunks(), WRITER.boundary)
+    await send_instances(parts, view, out_writer, write, ahead_parts=ahead[0], ahead_bytes=ahead[1])
     return bytes(out)
 
 
@@ -102,6 +102,17 @@ def test_output_does_not_depend_on_chunk_boundaries(view: View, whole: bytes, cu
     assert asyncio.run(_deidentified(view, cuts)) == whole
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=len(BODY) - 1), max_size=20),
+    parts=st.integers(min_value=1, max_value=8),
+    size=st.integers(min_value=0, max_value=len(BODY)),
+)
+def test_output_does_not_depend_on_read_ahead(view: View, whole: bytes, cuts: list[int], parts: int, size: int) -> None:
+    """However many parts, and bytes, are read ahead (a part that does not fit streams), the output is the same."""
+    assert asyncio.run(_deidentified(view, cuts, (parts, size))) == whole
+
+
 def _long_length(data: bytes, element: bytes) -> bytes:
     at = data.index(element) + len(element)
     header_end = data.rfind(b"\xe0\x7f\x10\x00")
@@ -125,8 +136,8 @@ def test_a_part_that_does_not_parse_is_not_left_out_quietly(view: View, broken: 
         async def chunks() -> AsyncIterator[bytes]:
             yield body
 
-        async for part in iter_parts(chunks(), WRITER.boundary):
-            await send_instance(part, view, MultipartWriter("c" * 48, related_type="application/dicom"), _discard)
+        parts = iter_parts(chunks(), WRITER.boundary)
+        await send_instances(parts, view, MultipartWriter("c" * 48, related_type="application/dicom"), _discard)
 
     with pytest.raises(Unreadable):
         asyncio.run(one_part())

@@ -11,13 +11,15 @@ the connection without the closing boundary, so the client cannot take a cut stu
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterable
 
 from aiohttp import web
 
 from gateway import metrics
 from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
-from gateway.core.instance import Deidentifier, deidentify_instance
+from gateway.core.instance import Deidentifier, ReadInstance, read_instance, rewrite_instance
+from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -25,6 +27,9 @@ from gateway.web.streaming import Coalesced, Write, abort, begin, upstream_reque
 from gateway.web.view import View, own_headers
 
 log = logging.getLogger("gateway.retrieve")
+# Read-ahead: enough parts for one store call to serve many, few enough bytes to keep memory flat.
+AHEAD_PARTS = 32
+AHEAD_BYTES = 16 << 20
 
 
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -45,9 +50,8 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
 
         out = Coalesced(send)
         try:
-            sent = 0
-            async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
-                sent += await send_instance(part, view, writer, out.write)
+            parts = iter_parts(upstream.chunks(), media.boundary, side="upstream")
+            sent = await send_instances(parts, view, writer, out.write)
             await out.flush()
             if response is None:
                 raise NotFound()  # every instance was withheld
@@ -63,17 +67,60 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
     return response
 
 
-async def send_instance(part: Part, view: View, writer: MultipartWriter, write: Write) -> int:
-    """Send one de-identified instance; return 1, or 0 when it is withheld."""
+async def send_instances(
+    parts: AsyncIterable[Part], view: View, writer: MultipartWriter, write: Write,
+    *, ahead_parts: int = AHEAD_PARTS, ahead_bytes: int = AHEAD_BYTES,
+) -> int:
+    """Send the de-identified instances of a multipart body; return how many went out.
+
+    Parts are read ahead, a bounded number and a bounded size at a time (a part that does not fit is the last
+    of its batch, and streams), so that one store call resolves a batch: a first retrieve, where every SOP
+    Instance UID is new, would otherwise make one round trip per instance."""
     deidentifier = Deidentifier(view.engine, view.scope, view.resolver, view.audit.withdrawn)
+    batch: list[tuple[Part, ReadInstance]] = []
+    held = sent = 0
+    async for part in parts:
+        read = await _read(part, deidentifier)
+        if read is None:
+            continue
+        size = await read.hold(ahead_bytes - held)
+        batch.append((part, read))
+        held += size or 0
+        if size is None or len(batch) >= ahead_parts or held >= ahead_bytes:
+            sent += await _send_batch(batch, view, writer, write)
+            batch, held = [], 0
+    return sent + await _send_batch(batch, view, writer, write)
+
+
+async def _read(part: Part, deidentifier: Deidentifier) -> ReadInstance | None:
     try:
-        instance = await deidentify_instance(part.body, deidentifier)
+        return await read_instance(part.body, deidentifier)
     except Unreadable:
         raise  # not a choice to leave it out: the client must not take what follows for the whole study
     except Withheld as exc:
-        log.info("withheld", extra={"reason": exc.reason})
-        metrics.withheld("part10", exc.reason)
-        await part.skip()
+        await _left_out(part, exc)
+        return None
+
+
+async def _send_batch(batch: list[tuple[Part, ReadInstance]], view: View, writer: MultipartWriter, write: Write) -> int:
+    if not batch:
+        return 0
+    needs = Needs()
+    for _, read in batch:
+        needs.merge(read.needs)
+    mappings = await view.resolver.resolve(view.scope, needs)
+    return sum([await _send_one(part, read, mappings, view, writer, write) for part, read in batch])
+
+
+async def _send_one(
+    part: Part, read: ReadInstance, mappings: Mappings, view: View, writer: MultipartWriter, write: Write
+) -> int:
+    try:
+        instance = await rewrite_instance(read, view.engine, mappings)
+    except Unreadable:
+        raise
+    except Withheld as exc:
+        await _left_out(part, exc)
         return 0
     await write(writer.part_head({"Content-Type": f"application/dicom; transfer-syntax={instance.transfer_syntax}"}))
     await write(instance.header)
@@ -85,3 +132,9 @@ async def send_instance(part: Part, view: View, writer: MultipartWriter, write: 
     view.audit.disclosure.record(instance.real, instance.pseudonymous)
     metrics.deidentified("part10")
     return 1
+
+
+async def _left_out(part: Part, exc: Withheld) -> None:
+    log.info("withheld", extra={"reason": exc.reason})
+    metrics.withheld("part10", exc.reason)
+    await part.skip()
