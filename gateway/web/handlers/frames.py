@@ -26,7 +26,7 @@ from gateway.errors import NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.state import VERDICTS
-from gateway.web.streaming import abort, begin, upstream_request_headers
+from gateway.web.streaming import Coalesced, abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers
 
 log = logging.getLogger("gateway.pixels")
@@ -121,6 +121,7 @@ async def _relay_parts(
         require_pixel_kind(media.related_type)
         writer = MultipartWriter(related_type=str(media.related_type))
         response = await begin(request, 200, own_headers(exchange, writer.content_type))
+        out = Coalesced(response.write)
         try:
             async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
                 part_type = MediaType.parse(part.headers.get("Content-Type", "application/octet-stream"))
@@ -129,15 +130,16 @@ async def _relay_parts(
                 if location is not None:
                     part_headers["Content-Location"] = location
                 if verdict.plan.passthrough:
-                    await response.write(writer.part_head(part_headers))
+                    await out.write(writer.part_head(part_headers))
                     async for chunk in part.body:
-                        await response.write(chunk)
+                        await out.write(chunk)
                 else:
                     frame = mask_native(await part.read(_IMAGE_LIMIT), verdict.frame, verdict.plan.regions)
-                    await response.write(writer.part_head(part_headers) + frame)
-                await response.write(writer.part_tail())
+                    await out.write(writer.part_head(part_headers) + frame)
+                await out.write(writer.part_tail())
             await view.audit.disclosure.seal()  # on record before the closing boundary
-            await response.write(writer.close())
+            await out.write(writer.close())
+            await out.flush()
             await response.write_eof()
         except Exception as exc:
             abort(request, exc)
