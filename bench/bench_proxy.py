@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from support.gateway_server import GatewayProcess, free_port  # noqa: E402
 
 from bench.make_study import upload  # noqa: E402
+from bench.rig import rss_mb  # noqa: E402
 from gateway.demo.orthanc import OrthancProcess  # noqa: E402
 from gateway.demo.samples import large_ct_study, small_studies  # noqa: E402
 
@@ -149,37 +150,59 @@ async def concurrent_qido(target: Target, clients: int = 50, total: int = 500) -
     return total / (time.perf_counter() - started)
 
 
-async def ohif_sequence(target: Target) -> None:
-    """What OHIF v3 sends to open the big study: lists, series, metadata, then every frame, 6 at a time."""
+# What one request of the OHIF sequence did: its kind, its seconds (from when it had one of the 6 connections),
+# and its outcome: the HTTP status, or the name of the exception when the transport failed.
+Observer = Callable[[str, float, int | str], None]
+
+
+def _ignore(kind: str, seconds: float, outcome: int | str) -> None:
+    pass
+
+
+async def ohif_sequence(target: Target, observe: Observer = _ignore) -> None:
+    """What OHIF v3 sends to open the big study: lists, series, metadata, then every frame, 6 at a time.
+    Raises on the first answer that is not 200 or 204, once every request of that step has finished."""
     h = {**target.headers, "Accept": JSON}
     base, st, se = target.base, target.study, target.series
     include = {"includefield": "00081030,00080060,00080090,00100030"}
+    slots = asyncio.Semaphore(6)  # as the connector's limit, so a request's time leaves out its wait for one
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=6)) as session:
 
-        async def fetch(path: str, params: dict[str, str] | None = None, headers: dict[str, str] = h) -> None:
-            async with session.get(base + path, params=params, headers=headers) as response:
-                await response.read()
-                assert response.status in (200, 204), (path, response.status)
+        async def fetch(
+            kind: str, path: str, params: dict[str, str] | None = None, headers: dict[str, str] = h
+        ) -> None:
+            async with slots:
+                started, outcome = time.perf_counter(), "cancelled"
+                try:
+                    async with session.get(base + path, params=params, headers=headers) as response:
+                        await response.read()
+                        outcome = response.status
+                except Exception as exc:
+                    outcome = type(exc).__name__
+                    raise
+                finally:
+                    observe(kind, time.perf_counter() - started, outcome)
+            assert outcome in (200, 204), (path, outcome)
 
-        await fetch("/studies", {"limit": "101", "offset": "0", **include, "StudyInstanceUID": st})
-        await asyncio.gather(
-            fetch(f"/studies/{st}/series", {"includefield": "00080021,00080031,0008103E,00200011"}),
-            fetch(f"/studies/{st}/series/{se}/metadata"),
+        await fetch("studies", "/studies", {"limit": "101", "offset": "0", **include, "StudyInstanceUID": st})
+        await _every(
+            fetch("series", f"/studies/{st}/series", {"includefield": "00080021,00080031,0008103E,00200011"}),
+            fetch("metadata", f"/studies/{st}/series/{se}/metadata"),
         )
         frame_headers = {**target.headers, "Accept": FRAME}
-        await asyncio.gather(
+        await _every(
             *(
-                fetch(f"/studies/{st}/series/{se}/instances/{i}/frames/1", headers=frame_headers)
+                fetch("frame", f"/studies/{st}/series/{se}/instances/{i}/frames/1", headers=frame_headers)
                 for i in target.instances
             )
         )
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+async def _every(*steps: Awaitable[None]) -> None:
+    """Run the steps together and raise the first failure only once all are done, so none is left running."""
+    for outcome in await asyncio.gather(*steps, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def main() -> int:
@@ -206,7 +229,7 @@ def main() -> int:
             for role in ("clinician", "researcher", "external"):
                 targets.append(Target(f"gateway {role}", gateway.dicomweb_url, gateway.headers(role)))
             rows = run_all(targets, args.repeat)
-            rss = peak_rss_mb(gateway.process.pid)  # type: ignore[union-attr]
+            rss = rss_mb(gateway.process.pid, "VmHWM")  # type: ignore[union-attr]
         finally:
             gateway.stop()
             if proxy:

@@ -15,7 +15,7 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 # Extra fields a log call may attach; anything else passed via `extra` is dropped, so a value cannot slip in.
 _ALLOWED_EXTRA = (
     "transaction", "role", "status", "duration_ms", "bytes", "reason", "tag_path", "kind", "count", "error",
-    "instances", "withheld", "listen", "upstream_status", "where",
+    "instances", "withheld", "listen", "upstream_status", "where", "worker", "pid", "exit_status",
 )  # fmt: skip
 
 

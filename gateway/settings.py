@@ -156,7 +156,13 @@ class Limits(_Section):
     stow_max_bytes: Annotated[int, Field(gt=0)] = 2 * 1024**3
 
 
+# Processes serving one port (gateway.cli.workers). Past a few dozen, the origin's threads and the store's
+# connections (each worker opens its own pools) run out long before the cores do.
+MAX_WORKERS = 64
+
+
 class Settings(_Section):
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 1
     listen: Listen = Field(default_factory=Listen)
     upstream: Upstream = Field(default_factory=Upstream)
     store: Store = Field(default_factory=Store)
@@ -191,12 +197,30 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
 
 def settings_from_mapping(raw: Mapping[str, Any], *, source: str) -> Settings:
     try:
-        return Settings.model_validate({**raw, "source": source})
+        settings = Settings.model_validate({**raw, "source": source})
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "<root>"
         reason = "required, and missing" if first["type"] == "missing" else first["msg"]
         raise ConfigError(source, key, reason) from None
+    _check_workers(settings)
+    return settings
+
+
+def _check_workers(settings: Settings) -> None:
+    """Several workers are several processes: each keeps its own caches of values of record and its own view of
+    the governance records, and the SQLite back ends assume one writing process (the ledger's chain above all).
+    So they must share Redis, and one fixed port. Checked here, not in a model validator, to name the key."""
+    if settings.workers == 1:
+        return
+    stores = (("store.url", settings.store.url), ("governance.url", settings.governance.url))
+    for key, url in stores:
+        if url is not None and url.startswith(f"{SQLITE_SCHEME}:"):
+            schemes = ", ".join(f"{scheme}://" for scheme in REDIS_SCHEMES)
+            reason = f"is SQLite, but workers: {settings.workers} needs a shared Redis ({schemes})"
+            raise ConfigError(settings.source, key, reason)
+    if settings.listen.port == 0:
+        raise ConfigError(settings.source, "listen.port", "must be a fixed port when workers is more than 1")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

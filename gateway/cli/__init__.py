@@ -7,7 +7,6 @@ The governance verbs live in `gateway.cli.governance`, the store verbs in `gatew
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from gateway.cli import governance
 from gateway.cli import store as stores
 from gateway.errors import ConfigError
 from gateway.settings import Settings, load_settings
-
-log = logging.getLogger("gateway")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,8 +59,12 @@ def check_config(path: Path) -> int:
 
 
 def serve(settings: Settings) -> int:
+    """One process, or with `workers` above 1 a parent supervising that many (gateway.cli.workers)."""
+    if settings.workers > 1:
+        from gateway.cli.workers import supervise
+
+        return supervise(settings)
     from gateway.web.app import run
 
-    log.info("listening", extra={"listen": f"{settings.listen.host}:{settings.listen.port}"})
     run(settings)
     return 0

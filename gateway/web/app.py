@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import os
 
 import uvloop
 from aiohttp import http_writer, web
@@ -22,6 +24,8 @@ from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
 from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
 from gateway.web.state import AUTHENTICATOR, ROLES, SETTINGS, STOW_MAX_BYTES, VERDICTS
+
+log = logging.getLogger("gateway")
 
 
 def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Application:
@@ -45,8 +49,9 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     return app
 
 
-def run(settings: Settings) -> None:
-    """Serve until interrupted, on uvloop, with JSON-lines logs."""
+def run(settings: Settings, *, worker: int | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, on uvloop, with JSON-lines logs. A numbered `worker` is one of several
+    processes binding the same port with SO_REUSEPORT (gateway.cli.workers); None is the only one."""
     logs.configure(settings.log_level)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     # aiohttp joins each chunk's framing and data into a new bytes before writing (a copy of every pixel byte)
@@ -55,7 +60,14 @@ def run(settings: Settings) -> None:
     http_writer.SKIP_WRITELINES = False
     app = build_app(settings)
     settle_heap()
-    web.run_app(app, host=settings.listen.host, port=settings.listen.port, access_log=None, print=None)
+    listen = settings.listen
+    bound = {"listen": f"{listen.host}:{listen.port}", "pid": os.getpid()}
+    if worker is not None:
+        bound["worker"] = worker
+    web.run_app(
+        app, host=listen.host, port=listen.port, reuse_port=worker is not None, access_log=None,
+        print=lambda _banner: log.info("listening", extra=bound),  # called once the socket is bound
+    )  # fmt: skip
 
 
 def settle_heap() -> None:
