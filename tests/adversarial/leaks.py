@@ -20,6 +20,9 @@ UID_ROOT = PLANTED["uid_root"].rstrip(".")
 DATES_ALLOWED = {"researcher": True, "ai-service": True, "external": False}
 _B64_RUN = re.compile(rb"[A-Za-z0-9+/]{8,}={0,2}")
 _B64URL_RUN = re.compile(rb"[A-Za-z0-9_-]{8,}={0,2}")
+# The gateway's own error bodies carry a random request id (32 hex digits): a planted time such as 160844 can
+# turn up in it by chance (seen once in CI-like runs), and it carries nothing of the data.
+_REQUEST_ID = re.compile(rb'"requestId":"[0-9a-f]{32}"|X-Request-ID: [0-9a-f]{32}', re.IGNORECASE)
 
 
 def b64_forms(form: bytes) -> set[bytes]:
@@ -56,6 +59,7 @@ class Scanner:
 
     def scan(self, data: bytes) -> set[str]:
         """Planted keys (and `uid_root`) found in `data`, as bytes, in base64 runs, or decoded from them."""
+        data = _REQUEST_ID.sub(b"", data)
         found = {key for form, key in self.forms.items() if form in data}
         for run in _B64_RUN.findall(data) + _B64URL_RUN.findall(data):
             decoded = _b64decode(run)
