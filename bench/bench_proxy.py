@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import orjson
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,8 +92,10 @@ def discover(target: Target) -> None:
         f"{target.base}/studies/{target.study}/series/{target.series}/instances",
         headers={**target.headers, "Accept": JSON},
         timeout=60,
-    ).json()
-    target.instances = [i["00080018"]["Value"][0] for i in instances]
+    )
+    if not instances.ok:  # a first listing claims every SOP Instance UID at once: say what failed, if it did
+        raise RuntimeError(f"{target.name}: instance listing answered {instances.status_code}: {instances.text[:200]}")
+    target.instances = [i["00080018"]["Value"][0] for i in instances.json()]
 
 
 def timed(run: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -175,8 +178,8 @@ async def ohif_sequence(target: Target, observe: Observer = _ignore) -> None:
                 started, outcome = time.perf_counter(), "cancelled"
                 try:
                     async with session.get(base + path, params=params, headers=headers) as response:
-                        await response.read()
-                        outcome = response.status
+                        body = await response.read()
+                        outcome = response.status if response.status < 500 else _failure(response.status, body)
                 except Exception as exc:
                     outcome = type(exc).__name__
                     raise
@@ -300,3 +303,11 @@ def _x(row: dict[str, object], direct: dict[str, object], key: str) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _failure(status: int, body: bytes) -> str:
+    """A 5xx with the start of the gateway's message (its own words, never a value), to tell outages apart."""
+    try:
+        return f"{status} ({str(orjson.loads(body).get('message', ''))[:90]})"
+    except (ValueError, AttributeError):
+        return str(status)

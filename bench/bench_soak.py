@@ -162,7 +162,7 @@ def log_complaints(path: Path) -> Counter[str]:
             seen["a line that is not JSON (a traceback?)"] += 1
             continue
         if record.get("level") in ("warning", "error", "critical"):
-            detail = record.get("kind") or record.get("reason") or record.get("exc_type") or ""
+            detail = record.get("kind") or record.get("reason") or record.get("error") or record.get("exc_type") or ""
             seen[f"{record['level']} {record['logger']}: {record['msg']} {detail}".rstrip()] += 1
     return seen
 

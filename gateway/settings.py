@@ -121,6 +121,10 @@ class Governance(_Section):
     url: str | None = None
     # How old this replica's view of opt-outs and edited profiles may get: withdrawals must hold within 1 s.
     refresh_s: Annotated[float, Field(gt=0, le=0.5)] = 0.25
+    # Every de-identified response waits for its ledger entry, and under a burst of viewers (bench_soak: 20 at
+    # once, 120 connections) group commits queue behind each other for longer than the pseudonym store's
+    # 0.8 s; a ledger that has not recorded within this deadline still fails the response closed.
+    timeout_s: Annotated[float, Field(gt=0, le=30)] = 3.0
     # Where this replica keeps the ledger's witness (its head, outside the store); unset, a store that lost its
     # history cannot be told from a new one.
     witness_path: Path | None = None

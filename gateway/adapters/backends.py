@@ -72,7 +72,7 @@ def governance_url(settings: Settings) -> str:
 def open_for(settings: Settings) -> GovernanceBackend:
     path = settings.governance.witness_path
     witness = None if path is None else Witness(path)
-    return open_governance(governance_url(settings), timeout=settings.store.timeout_s, witness=witness)
+    return open_governance(governance_url(settings), timeout=settings.governance.timeout_s, witness=witness)
 
 
 def sealed_for(settings: Settings) -> SealedGovernance:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 
 import uvloop
 from aiohttp import http_writer, web
@@ -78,3 +79,7 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+    # The store and ledger threads hand their work back through the GIL; with the default 5 ms switch
+    # interval a busy event loop keeps them waiting that long at each handover, and under 20 viewers at once
+    # ledger appends ran past their 0.8 s deadline (503s and cut frames in bench_soak). 1 ms keeps them moving.
+    sys.setswitchinterval(0.001)
