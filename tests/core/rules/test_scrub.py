@@ -158,6 +158,7 @@ def test_caching_does_not_change_results() -> None:
     again = [shared.scrub(text, yamada(), date_shift=-3) for text in texts]
     fresh = [Scrubber(dates="shift").scrub(text, yamada(), date_shift=-3) for text in texts]
     assert first == again == fresh
+    assert all(a is b for a, b in zip(first, again, strict=True))  # the memo answered
     assert shared.scrub("Yamada 2024-04-01", other, date_shift=-3).text == "Yamada 2024-03-29"  # not p1's memo
     assert shared.scrub("Yamada 2024-04-01", yamada(), date_shift=None).text == ""
 
