@@ -48,6 +48,7 @@ __all__ = ["Category", "IdentifierKind", "Identifiers", "Scrubbed", "Scrubber", 
 _STUDIES = 256  # sets of identifiers, about one per study in flight
 _TEXTS = 256  # results per set of identifiers
 _GENERIC = 4096  # generic findings per text, across patients: series descriptions repeat everywhere
+_PASSES = 4  # scrubbing the tidied text again: one more pass is rare, two are for hostile text
 _RANK = {category: rank for rank, category in enumerate(PRECEDENCE)}
 
 
@@ -113,6 +114,21 @@ class Scrubber:
         return study
 
     def _scrubbed(self, text: str, own: OwnPatterns, date_shift: int | None) -> Scrubbed:
+        """Removal can bring identifiers together (山[…]田, 0048 […] 2913): the tidied text is scrubbed again,
+        and what it holds is removed from the original, until nothing more is found."""
+        spans = self._found(text, own, date_shift)
+        for _ in range(_PASSES):
+            tidy = tidied(text, ((span.start, span.end, span.replacement) for span in spans))
+            if not tidy.removed:
+                return Scrubbed(tidy.text, spans)
+            brought = [Span(*where, span.category) for span in self._found(tidy.text, own, date_shift)
+                       if (where := tidy.original(span.start, span.end))]
+            if not brought:
+                return Scrubbed(tidy.text, spans)
+            spans = _resolved([*spans, *brought])
+        return Scrubbed("", (Span(0, len(text), spans[0].category),))  # still finding: nothing of it goes out
+
+    def _found(self, text: str, own: OwnPatterns, date_shift: int | None) -> tuple[Span, ...]:
         folded = fold(text)
         found = self._generic_in(folded)
         spans = [Span(f.start, f.end, f.category) for f in own.find(folded)]
@@ -120,8 +136,7 @@ class Scrubber:
                   if m.end() > m.start()]
         spans += [Span(f.start, f.end, f.category) for f in found.found if not found.keeps(f.start, f.end)]
         spans += [span for date in found.dates if (span := self._date(date, text, own, found, date_shift))]
-        resolved = _resolved(spans)
-        return Scrubbed(tidied(text, ((s.start, s.end, s.replacement) for s in resolved)), resolved)
+        return _resolved(spans)
 
     def _generic_in(self, folded: str) -> _Generic:
         found = self._generic.get(folded)
@@ -149,7 +164,7 @@ class Scrubber:
         return written(date, text, date.readings[0] + datetime.timedelta(days=date_shift))
 
 
-def _resolved(spans: list[Span]) -> tuple[Span, ...]:
+def _resolved(spans: Iterable[Span]) -> tuple[Span, ...]:
     """Overlapping spans as one, of the category that comes first; a span inside a stronger one goes with it.
     A union is removed, never replaced: a shifted date that shares text with an ID is no date to write."""
     out: list[Span] = []

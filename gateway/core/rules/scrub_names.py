@@ -3,7 +3,8 @@
 A PN value has up to three component groups (alphabetic, ideographic, phonetic: YAMADA^TARO=山田^太郎=やまだ^たろう),
 each with family, given and middle names (the prefix and suffix, Dr or Jr, identify no one). From each group:
 
-- every part of two characters or more alone, in any case, accents optional (García, GARCIA as Garcia is not
+- every part of two characters or more alone, as a word (YAMADA2024 holds it, AYAMADA does not), in any
+  case, accents optional (García, GARCIA as Garcia is not
   looked for: the accent may be dropped, not added);
 - the whole name in either order, with or without a space, `^`, `・` or a comma between the parts (山田太郎,
   TARO YAMADA, Yamada^Taro), which is how a one-character part (林, 誠, or a stored initial) is found at all;
@@ -22,7 +23,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 LATIN = "A-Za-z0-9\u00c0-\u024f"
-NOT_AFTER = f"(?![{LATIN}])"
+LETTERS = "A-Za-z\u00c0-\u024f"  # a name stands as a word among letters; a digit makes no other word of it
+_NOT_AFTER = f"(?![{LETTERS}])"
 _HONORIFIC_REQUIRED = r"\s?(?:様|さま|さん|氏|殿|君|くん|ちゃん|先生)"
 _HONORIFIC = r"(?:\s?(?:様|さま|さん|氏|殿|君|くん|ちゃん|先生|-san|-sama|-sensei))?"
 _BETWEEN = r"[\s^・,]*"
@@ -82,7 +84,7 @@ def _forms(parts: list[str]) -> Iterator[str]:
 def _bounded(pattern: str, text: str) -> str:
     """Latin names stand as words; Japanese has no spaces to stand between, so its names are found anywhere."""
     if is_latin(text):
-        return f"{word_start(pattern, f'[{LATIN}]')}{NOT_AFTER}{_HONORIFIC}"
+        return f"{word_start(pattern, f'[{LETTERS}]')}{_NOT_AFTER}{_HONORIFIC}"
     return f"{pattern}{_HONORIFIC}"
 
 

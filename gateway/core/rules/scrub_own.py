@@ -27,7 +27,7 @@ from enum import StrEnum
 from pydicom.datadict import tag_for_keyword
 
 from gateway.core.rules.scrub_dates import find_dates
-from gateway.core.rules.scrub_names import LATIN, initials, is_latin, name_alternatives, word_start
+from gateway.core.rules.scrub_names import LATIN, LETTERS, initials, is_latin, name_alternatives, word_start
 from gateway.core.rules.scrub_patterns import Category, Found, fold
 
 MIN_ID = 4
@@ -181,9 +181,9 @@ def _id_alternatives(value: str) -> Iterator[str]:
 
 
 def _edge(char: str) -> str:
-    """What may not touch an ID's end: a digit next to a digit (MRN12345678 holds 12345678), a letter next to
-    a letter."""
-    return "[0-9]" if char.isdigit() else f"[{LATIN}]" if char.isalpha() else ""
+    """What may not touch an ID's or a place's end: a digit next to a digit (MRN12345678 holds 12345678), a
+    letter next to a letter (Sakura2 holds Sakura)."""
+    return "[0-9]" if char.isdigit() else f"[{LETTERS}]" if char.isalpha() else ""
 
 
 def _place_alternatives(value: str) -> Iterator[str]:
@@ -199,17 +199,17 @@ def _latin_place(text: str) -> Iterator[str]:
     General): a place is written in part more often than in full."""
     words = [word for word in re.split(r"[\s,]+", text) if word]
     if sum(len(word) for word in words) >= 3 and not all(word in _PLACE_WORDS for word in words):
-        yield _latin_word(r"[\s,]+".join(map(re.escape, words)))
+        yield _latin_words(words)
     distinct = [_distinct(word) for word in words]
     for start in range(len(words)):
         for end in range(start + 2, min(len(words), start + _MAX_PLACE_RUN) + 1):
             if any(distinct[start:end]):
-                yield _latin_word(r"[\s,]+".join(map(re.escape, words[start:end])))
+                yield _latin_words(words[start:end])
     for word in words:
         if _has_digits(word):
-            yield _latin_word(re.escape(word))
+            yield _latin_words([word])
         else:
-            yield from (_latin_word(re.escape(part)) for part in word.split("-") if _distinct(part))
+            yield from (_latin_words([part]) for part in word.split("-") if _distinct(part))
 
 
 def _distinct(word: str) -> bool:
@@ -225,8 +225,11 @@ def _has_digits(word: str) -> bool:
     return sum(c.isdigit() for c in word) >= 3
 
 
-def _latin_word(pattern: str) -> str:
-    return word_start(pattern, f"[{LATIN}]") + f"(?![{LATIN}])"
+def _latin_words(words: list[str]) -> str:
+    """Words with any spacing or commas between them, standing apart from the words around them."""
+    pattern = r"[\s,]+".join(map(re.escape, words))
+    first, last = _edge(words[0][0]), _edge(words[-1][-1])
+    return (word_start(pattern, first) if first else pattern) + (f"(?!{last})" if last else "")
 
 
 def _japanese_place(text: str) -> Iterator[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.core.rules.profile import CleanMode, compile_profile
 from gateway.core.rules.schema import DateWord
@@ -90,6 +92,12 @@ def test_spans_point_into_the_original_text() -> None:
         ("2024年4月1日", Category.OWN_DATE), ("03-5800-8630", Category.PHONE),
     ]
     assert result.text == "患者、ID CT、tel"  # an ID and a date with only 、 between go as one
+
+
+def test_what_a_removal_brings_together_goes_too() -> None:
+    result = Scrubber().scrub("CT 山00482913田 and 0048 YAMADA 2913 chest", yamada())
+    assert result.text == "CT and chest"
+    assert [span.category for span in result.spans] == [Category.OWN_NAME, Category.OWN_NAME]  # unions
 
 
 def test_allow_keeps_generic_patterns_never_own_identifiers() -> None:
@@ -194,3 +202,18 @@ def test_shipped_roles_scrub(profiles: dict[str, Any]) -> None:
     for name in ("researcher", "external", "ai-service"):
         assert profiles[name].clean_mode is CleanMode.SCRUB
     assert profiles["external"].scrubber.dates == "year" and profiles["researcher"].scrubber.dates == "shift"
+
+
+_TEXT = st.text(st.sampled_from("abcXYZ 0123456789-/.,:()^年月日様山田太郎やまだたろうＴ　\n"), max_size=40)
+_PLANTED = st.sampled_from(["YAMADA", "Taro", "山田", "太郎", "やまだ", "ヤマダ", "00482913", "0048-2913", "A24118273",
+                            "Sakura", "札幌市"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, _PLANTED, _TEXT)
+def test_a_planted_identifier_never_survives(before: str, planted: str, after: str) -> None:
+    text = f"{before} {planted} {after}"
+    result = Scrubber().scrub(text, yamada())
+    assert planted.lower() not in result.text.lower()
+    assert all(0 <= a.start < a.end <= b.start < b.end <= len(text)
+               for a, b in zip(result.spans, result.spans[1:], strict=False))
