@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 from gateway.core.recent import Recent
 from gateway.core.rules.schema import DateWord
-from gateway.core.rules.scrub_dates import FoundDate, Precision, find_dates, written, year_of
+from gateway.core.rules.scrub_date_writing import written, year_of
+from gateway.core.rules.scrub_dates import FoundDate, Precision, find_dates
 from gateway.core.rules.scrub_own import IdentifierKind, Identifiers, OwnPatterns, kind_of
 from gateway.core.rules.scrub_patterns import PRECEDENCE, Category, Found, fold, generic, term_pattern
 from gateway.core.rules.scrub_tidy import tidied

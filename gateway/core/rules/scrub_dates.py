@@ -1,15 +1,13 @@
-"""Dates written in free text: every form the scrubber recognises, what each can mean, and how to write another
-date in the same form.
+"""Dates written in free text: every form the scrubber recognises, and what each can mean.
 
 A form is a regular expression with named fields (`y` year, `era` and `ey` a Japanese era and its year, `m`
 month, `mon` month name, `d` day, `ord` ordinal suffix, `wd` weekday, `a` and `b` the two leading numbers of
 D/M/Y or M/D/Y). A match yields every date it can mean (`readings`): one when the form is unambiguous, two for
-01/04/2024, none when nothing valid (31/02/2024 is no date, and stays). Writing a new date substitutes the
-fields in place, so separators, padding, month-name style, full-width digits and the era notation stay as they
-were, and a weekday is recomputed rather than left to betray the shift.
+01/04/2024, none when nothing valid (31/02/2024 is no date, and stays). `scrub_date_writing` writes another
+date in the same form.
 
 Text is matched after `scrub_patterns.fold`, which maps full-width forms to ASCII one character for one, so
-spans are those of the original text; the original is kept only to write digits back at their width.
+spans are those of the original text.
 """
 
 from __future__ import annotations
@@ -20,21 +18,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_JA_WEEKDAYS = "月火水木金土日"
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+JA_WEEKDAYS = "月火水木金土日"
 # 令和 R 2019-05-01, 平成 H 1989-01-08, 昭和 S 1926-12-25, 大正 T 1912-07-30: newest first, to find a date's era.
-_ERAS = (("令和", "R", datetime.date(2019, 5, 1)), ("平成", "H", datetime.date(1989, 1, 8)),
-         ("昭和", "S", datetime.date(1926, 12, 25)), ("大正", "T", datetime.date(1912, 7, 30)))
-_FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+ERAS = (("令和", "R", datetime.date(2019, 5, 1)), ("平成", "H", datetime.date(1989, 1, 8)),
+        ("昭和", "S", datetime.date(1926, 12, 25)), ("大正", "T", datetime.date(1912, 7, 30)))
 
-_MON = r"(?P<mon>" + "|".join(sorted([*(m.capitalize() for m in _MONTHS), "Sept",
-                                       *(m[:3].capitalize() for m in _MONTHS)], key=len, reverse=True)) + r")"
-_MON_CASED = "(?P<mon>(?-i:" + "|".join(sorted([*(m.capitalize() for m in _MONTHS), *(m.upper() for m in _MONTHS),
-                                                *(m[:3].capitalize() for m in _MONTHS),
-                                                *(m[:3].upper() for m in _MONTHS)], key=len, reverse=True)) + "))"
-_WD = (r"(?:(?P<wd>" + "|".join(sorted([*_WEEKDAYS, "tues", "thurs", "thur", *(w[:3] for w in _WEEKDAYS)],
+_MON = r"(?P<mon>" + "|".join(sorted([*(m.capitalize() for m in MONTHS), "Sept",
+                                       *(m[:3].capitalize() for m in MONTHS)], key=len, reverse=True)) + r")"
+_MON_CASED = "(?P<mon>(?-i:" + "|".join(sorted([*(m.capitalize() for m in MONTHS), *(m.upper() for m in MONTHS),
+                                                *(m[:3].capitalize() for m in MONTHS),
+                                                *(m[:3].upper() for m in MONTHS)], key=len, reverse=True)) + "))"
+_WD = (r"(?:(?P<wd>" + "|".join(sorted([*WEEKDAYS, "tues", "thurs", "thur", *(w[:3] for w in WEEKDAYS)],
                                        key=len, reverse=True)) + r")\.?,?\s+)?")
 _JA_WD = r"(?:\s*\((?P<wd>[月火水木金土日])(?:曜日?)?\))?"
 _Y4 = r"(?P<y>(?:19|20)\d\d)"
@@ -74,7 +71,7 @@ def _form(needs: re.Pattern[str], pattern: str, precision: Precision = Precision
 
 _DM_MD = (("d", "m"), ("m", "d"))
 _ANY_YY = (("d", "m", "yy"), ("m", "d", "yy"), ("yy", "m", "d"))  # 01/04/24 in Europe, the US and Japan
-_ORDERED = ("a", "b", "yy")
+ORDERED = ("a", "b", "yy")
 
 
 _YMD_NUMERIC = _Y4 + r"(?P<s>[-/.])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})"
@@ -158,8 +155,8 @@ def _matches(form: DateForm, folded: str) -> Iterator[FoundDate]:
         readings: list[datetime.date] = []
         valid: list[tuple[str, ...]] = []
         for order in form.orders or ((),):
-            values = {name: text for name, text in fields.items() if name not in _ORDERED}
-            values.update({field: fields[name] for name, field in zip(_ORDERED, order, strict=False)})
+            values = {name: text for name, text in fields.items() if name not in ORDERED}
+            values.update({field: fields[name] for name, field in zip(ORDERED, order, strict=False)})
             for date in _dates(values, form.precision):
                 if date not in readings:
                     readings.append(date)
@@ -193,90 +190,9 @@ def _years(fields: dict[str, str | None], precision: Precision) -> tuple[int, ..
 def _month(fields: dict[str, str | None]) -> int:
     name = fields.get("mon")
     if name:
-        return next(index for index, month in enumerate(_MONTHS, 1) if month.startswith(name.lower()))
+        return next(index for index, month in enumerate(MONTHS, 1) if month.startswith(name.lower()))
     return int(fields.get("m") or 0)
 
 
 def _era(name: str) -> tuple[str, str, datetime.date]:
-    return next(era for era in _ERAS if name in (era[0], era[1], era[1].lower()))
-
-
-def written(date: FoundDate, original: str, new: datetime.date) -> str | None:
-    """`new` in the form `date` was written in, or None when the form cannot carry it (before 大正, past 9999).
-    Only for an unambiguous date: its one order says whether `a` is the day or the month."""
-    match = date.match
-    if date.orders and new.day <= 12:
-        return None  # 4/13/2024 shifted to 3/4/2024 would read as a date in April too
-    fields = dict(zip(_ORDERED, date.orders[0], strict=False)) if date.orders else {}
-    numbers = [text for name, text in match.groupdict().items() if text and name in ("a", "b", "m", "d")]
-    pad = any(text.startswith("0") for text in numbers) or all(len(text) == 2 for text in numbers)
-    values: dict[str, str] = {}
-    for name, text in match.groupdict().items():
-        if text is None or name == "s":
-            continue
-        value = _field(fields.get(name, name), text, new, pad)
-        if value is None:
-            return None
-        values[name] = value
-    return _substituted(match, original, values)
-
-
-def _field(field: str, text: str, new: datetime.date, pad: bool) -> str | None:
-    """One field of `new` written as `text` was; `pad` says whether the text pads its day and month (04)."""
-    if field == "y":
-        return f"{new.year:04d}" if new.year <= 9999 else None
-    if field in ("m", "d"):
-        number = new.month if field == "m" else new.day
-        return f"{number:02d}" if pad else str(number)
-    if field == "mon":
-        name = _MONTHS[new.month - 1]
-        return _cased(name if text.lower() in _MONTHS else name[:3], text)
-    if field == "ord":
-        suffix = "th" if 10 <= new.day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(new.day % 10, "th")
-        return _cased(suffix, text)
-    if field == "wd":
-        if text in _JA_WEEKDAYS:
-            return _JA_WEEKDAYS[new.weekday()]
-        name = _WEEKDAYS[new.weekday()]
-        return _cased(name if text.lower() in _WEEKDAYS else name[:3], text)
-    era = next((era for era in _ERAS if new >= era[2]), None)
-    if era is None:
-        return None
-    if field == "era":
-        return era[0] if len(text) == 2 else _cased(era[1], text)
-    year = new.year - era[2].year + 1
-    return "元" if text == "元" and year == 1 else f"{year:02d}" if text.startswith("0") else str(year)
-
-
-def _cased(word: str, like: str) -> str:
-    if like.isupper():
-        return word.upper()
-    return word.capitalize() if like[:1].isupper() else word.lower()
-
-
-def _substituted(match: re.Match[str], original: str, values: dict[str, str]) -> str:
-    """The matched text with each field replaced, digits written back full-width where they were."""
-    out, position = [], match.start()
-    for name in sorted(values, key=match.start):
-        start, end = match.span(name)
-        value = values[name]
-        if any("０" <= c <= "９" for c in original[start:end]):
-            value = value.translate(_FULL_WIDTH_DIGITS)
-        out += [original[position:start], value]
-        position = end
-    out.append(original[position : match.end()])
-    return "".join(out)
-
-
-def year_of(date: FoundDate, original: str) -> str | None:
-    """The year alone, as the text writes it (2024, 令和6年, R6), or None when the text does not say it."""
-    years = {reading.year for reading in date.readings}
-    match = date.match
-    if date.form.precision is Precision.YEARLESS or len(years) != 1 or match.groupdict().get("yy"):
-        return None
-    name = "ey" if match.groupdict().get("era") else "y"
-    start = match.start("era") if name == "ey" else match.start("y")
-    end = match.end(name)
-    if original[end : end + 1] == "年":
-        end += 1
-    return original[start:end]
+    return next(era for era in ERAS if name in (era[0], era[1], era[1].lower()))
