@@ -28,6 +28,7 @@ from gateway.core.rules.actions import Action, Option, compile_table, keyword_ta
 from gateway.core.rules.pixels import PixelRule, Region
 from gateway.core.rules.retained import DEFAULT_KEEP_VRS, unlisted_action
 from gateway.core.rules.schema import ProfileModel
+from gateway.core.rules.scrub import Scrubber
 from gateway.errors import ConfigError
 
 PSEUDONYM_KIND: Mapping[int, IdKind] = {
@@ -63,6 +64,11 @@ class DateMode(StrEnum):
     REMOVE = "remove"
 
 
+class CleanMode(StrEnum):
+    SCRUB = "scrub"  # identifying spans go, the rest of the text stays (scrub.py)
+    BLANK = "blank"  # the whole text becomes a constant
+
+
 @dataclass(frozen=True)
 class Withholding:
     modalities: frozenset[str] = frozenset()
@@ -88,6 +94,8 @@ class Profile:
     patterns: Mapping[str, Action] = field(default_factory=dict, repr=False)
     private: Mapping[PrivateKey, Action] = field(default_factory=dict, repr=False)
     keep_vrs: frozenset[str] = DEFAULT_KEEP_VRS
+    clean_mode: CleanMode = CleanMode.SCRUB
+    scrubber: Scrubber = field(default_factory=Scrubber, compare=False, repr=False)
 
     def action_for(self, tag: int) -> Action:
         """The final action for a public tag at any depth (private tags: see `private_action`)."""
@@ -185,6 +193,8 @@ def compile_profile(name: str, data: Mapping[str, object], *, source: str) -> Pr
         patterns=MappingProxyType(patterns),
         private=MappingProxyType(private),
         keep_vrs=keep_vrs,
+        clean_mode=CleanMode(model.clean),
+        scrubber=Scrubber(model.scrub.deny, model.scrub.allow, dates=model.date_mode()),
     )
 
 

@@ -7,19 +7,30 @@ Cross-field rules live here so that a broken profile fails at load time, naming 
 - the two longitudinal options are alternatives;
 - the date mode agrees with them: keep needs Full Dates, shift needs Modified Dates, remove needs neither,
   year works with Modified Dates or with neither (HIPAA Safe Harbor keeps the year);
-- the UID mode agrees with Retain UIDs.
+- the UID mode agrees with Retain UIDs;
+- a scrub section goes with `clean: scrub`, and every deny- and allow-list entry compiles (`/regex/` or a term).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.core.rules.actions import Option
+from gateway.core.rules.scrub_patterns import term_pattern
 
 OverrideWord = Literal["remove", "zero", "dummy", "keep", "clean", "replace-uid"]
 DateWord = Literal["keep", "shift", "year", "remove"]
+CleanWord = Literal["scrub", "blank"]
+
+
+def _compiles(term: str) -> str:
+    term_pattern(term)  # its ValueError names the fault, and pydantic the key: scrub.deny.2
+    return term
+
+
+Term = Annotated[str, AfterValidator(_compiles)]
 
 
 class _Strict(BaseModel):
@@ -77,6 +88,14 @@ class PixelRuleModel(_Strict):
         return self
 
 
+class ScrubModel(_Strict):
+    """Free text under `clean: scrub`: what always goes (deny) and what generic patterns must not take (allow).
+    The instance's own identifiers go whatever the allow-list says."""
+
+    deny: list[Term] = []
+    allow: list[Term] = []
+
+
 class ProfileModel(_Strict):
     description: str = ""
     identity: bool = False
@@ -90,6 +109,8 @@ class ProfileModel(_Strict):
     pixel_rules: list[PixelRuleModel] = []
     overrides: dict[str, OverrideWord] = {}
     keep_unlisted_vrs: list[str] | None = None
+    clean: CleanWord = "scrub"  # what C does to free text: scrub it, or blank it to a constant
+    scrub: ScrubModel = Field(default_factory=ScrubModel)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProfileModel:
@@ -105,6 +126,8 @@ class ProfileModel(_Strict):
         self._check_dates()
         if (self.uids == "keep") != (Option.RETAIN_UIDS in self.options) and self.uids is not None:
             raise ValueError("uids: keep goes with retain-uids, and only with it")
+        if self.clean == "blank" and "scrub" in self.model_fields_set:
+            raise ValueError("scrub: takes effect only with clean: scrub")
         return self
 
     def _check_dates(self) -> None:
