@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from pydicom.charset import decode_bytes, encode_string
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -34,8 +35,17 @@ from gateway.core.rules.header import (
     text_value,
     text_values,
 )
-from gateway.core.rules.own_identifiers import MIN_BYTES, Matcher, collect, source_tags
+from gateway.core.rules.own_identifiers import (
+    MIN_BYTES,
+    Matcher,
+    Texts,
+    cleaned_tags,
+    collect,
+    collect_texts,
+    source_tags,
+)
 from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
+from gateway.core.rules.scrub import IdentifierKind
 from gateway.core.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 from gateway.errors import MappingMissing, Withheld
 
@@ -74,6 +84,43 @@ def _pieces(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> tup
     collected: set[str] = set()
     collect(vr_of(tag, element), text_values(element, ds), collected)
     return tuple(collected)
+
+
+def scrubbed_value(values: list[str], vr: str, ds: Dataset) -> bytes:
+    """Scrubbed text as element bytes in the dataset's own character set: it keeps what it can of the original,
+    accents and kanji included. Text the character set cannot hold again, exactly, goes."""
+    text = "\\".join(values)
+    if text.isascii():
+        return text_value(values, vr)
+    try:
+        encoded = encode_string(text, ds._character_set)
+        same = decode_bytes(encoded, ds._character_set, {0x5C}) == text
+    except (UnicodeError, LookupError, ValueError):
+        same = False
+    if not same:
+        raise NonConforming()
+    return encoded + b" " if len(encoded) % 2 else encoded
+
+
+def _add_texts(ds: Dataset, tag: int, element: RawDataElement | DataElement, texts: Texts) -> None:
+    """The whole values of one identifying element, by kind, for the scrubber; remembered for ASCII ones. One
+    not encoded as its attribute (UN, bytes, another VR) leaves the texts incomplete."""
+    entry = DicomDictionary.get(tag)
+    if entry is None or entry[0] != element.VR:
+        texts.complete = False
+        return
+    value = element.value
+    if type(element) is RawDataElement and isinstance(value, bytes) and plain_ascii(value):
+        texts.values.update(_ascii_texts(tag, element.VR, value))
+        return
+    collect_texts(tag, element.VR, text_values(element, ds), texts)
+
+
+@lru_cache(maxsize=65536)
+def _ascii_texts(tag: int, vr: str, value: bytes) -> tuple[tuple[IdentifierKind, str], ...]:
+    texts = Texts()
+    collect_texts(tag, vr, split_values(value.decode("latin-1")), texts)
+    return tuple(texts.values)
 
 
 @lru_cache(maxsize=65536)
@@ -158,6 +205,7 @@ class DatasetWalk:
             tag for tag, action in profile.actions.items() if action is Action.KEEP and tag not in SQ_TAGS
         )
         self.source_tags = source_tags(profile.actions)
+        self.cleaned_tags = cleaned_tags(profile.actions)
 
     def decide(self, ds: Dataset, tag: int) -> Action:
         if tag >> 16 & 1:
@@ -186,7 +234,8 @@ class DatasetWalk:
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
     # -- the instance's own identifiers ---------------------------------------------------------------------
-    def own_identifiers(self, ds: Dataset, pieces: set[str], elements: Elements | None = None) -> set[str]:
+    def own_identifiers(self, ds: Dataset, pieces: set[str], elements: Elements | None = None,
+                        texts: Texts | None = None) -> set[str]:
         """Collect, at every depth, the values of the attributes that name someone or something and that this
         profile does not keep (`own_identifiers.source_tags`): read before `apply` removes them.
 
@@ -199,13 +248,15 @@ class DatasetWalk:
             if tag in sources:
                 if element.value:
                     pieces.update(_pieces(ds, tag, element))
+                    if texts is not None and tag not in self.cleaned_tags:
+                        _add_texts(ds, tag, element, texts)
             elif element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
                 items = [item._dict for item in element.value] if isinstance(element, DataElement) else \
                     read_items(element)
                 for item in items:
                     # An item may name its own character set; only then is it worth a dataset of its own.
                     decoder = new_dataset(Dataset, item, ds._character_set) if _CHARSET in item else ds
-                    self.own_identifiers(decoder, pieces, item)
+                    self.own_identifiers(decoder, pieces, item, texts)
         return pieces
 
     # -- needs -------------------------------------------------------------------------------------------
@@ -312,15 +363,19 @@ class DatasetWalk:
             if not (dummy and vr in DUMMY_CONTEXT_VRS):
                 return _keep(ds, key, tag, element, path[:-1], own)
             action = Action.DUMMY
-        if action is Action.CLEAN and stated_vr(tag, element.VR) is None:
-            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
+        if action is Action.CLEAN and (element.VR == "UN" or stated_vr(tag, element.VR) is None):
+            # Cleaning starts from the value: one that is not the attribute's goes, and so does UN, whose
+            # bytes have no VR or character set to read them by (scrubbing would keep what it cannot read).
+            raise NonConforming()
         if vr in BULK_VRS or vr in BINARY_NUMBER_VRS:
             if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
                 raise NonConforming()
             ds._dict[key] = layout.raw(tag, vr, _binary_value(vr, action, layout, path))
             return True
         if type(element) is RawDataElement:
-            memo_key = (tag, vr, action, element.value or b"")
+            # A scrubbed value depends on the instance's identifiers too, which a patient's studies do not share.
+            context = rewrite.identifiers if action is Action.CLEAN else None
+            memo_key = (tag, vr, action, element.value or b"", context)
             value = rewrite.memo.get(memo_key)
             if value is None:
                 value = rewrite.memo[memo_key] = self._new_text(ds, tag, element, vr, action, rewrite)
@@ -331,12 +386,15 @@ class DatasetWalk:
 
     def _new_text(self, ds: Dataset, tag: int, element: RawDataElement | DataElement, vr: str, action: Action,
                   rewrite: Rewrite) -> bytes:
-        return text_value(rewrite.text(tag, action, vr, self._old_values(ds, element, vr, action)), vr)
+        scrubbing = action is Action.CLEAN and rewrite.identifiers is not None
+        new = rewrite.text(tag, action, vr, self._old_values(ds, element, vr, action, scrubbing))
+        return scrubbed_value(new, vr, ds) if scrubbing else text_value(new, vr)
 
     @staticmethod
-    def _old_values(ds: Dataset, element: RawDataElement | DataElement, vr: str, action: Action) -> list[str]:
-        """Decode the old value only where the new one depends on it: free text is never decoded here."""
-        if vr in ASCII_VRS or action is Action.PSEUDONYM or action is Action.REPLACE_UID:
+    def _old_values(ds: Dataset, element: RawDataElement | DataElement, vr: str, action: Action,
+                    scrubbing: bool) -> list[str]:
+        """Decode the old value only where the new one depends on it: free text only when it is scrubbed."""
+        if vr in ASCII_VRS or scrubbing or action is Action.PSEUDONYM or action is Action.REPLACE_UID:
             return text_values(element, ds)
         return [PRESENT] if element.value else []
 

@@ -19,7 +19,15 @@ from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import TYPE_1, conforms, conforms_text, stated_vr, written_vr
 from gateway.core.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
 from gateway.core.rules.header import split_values
-from gateway.core.rules.own_identifiers import Matcher, collect, source_tags, value_texts
+from gateway.core.rules.own_identifiers import (
+    Matcher,
+    Texts,
+    cleaned_tags,
+    collect,
+    collect_texts,
+    source_tags,
+    value_texts,
+)
 from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
 from gateway.core.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 from gateway.errors import MappingMissing, Withheld
@@ -46,6 +54,7 @@ class JsonWalk:
         # key -> (tag, canonical key, action) for public tags, whose action never depends on the object.
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
+        self._cleaned_tags = cleaned_tags(profile.actions)
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
         self._source_keys: dict[str, bool] = {}
 
@@ -80,7 +89,7 @@ class JsonWalk:
         creator = first_text(obj, f"{tag >> 16:04X}00{element >> 8:02X}")
         return self.profile.private_vr(tag >> 16, creator, element & 0xFF)
 
-    def own_identifiers(self, obj: JsonObject, pieces: set[str]) -> set[str]:
+    def own_identifiers(self, obj: JsonObject, pieces: set[str], texts: Texts | None = None) -> set[str]:
         """As the Part 10 walk: the values of the attributes that name someone and that this profile does not
         keep, at every depth, looked up by tag."""
         for key, attribute in obj.items():
@@ -88,10 +97,12 @@ class JsonWalk:
                 continue
             if self._is_source(key):
                 pieces.update(self._pieces(key, attribute.get("Value")))
+                if texts is not None and (tag := int(key, 16)) not in self._cleaned_tags:
+                    _add_texts(key, tag, attribute, texts)
             elif attribute.get("vr") == "SQ" and isinstance(values := attribute.get("Value"), list):
                 for item in values:
                     if isinstance(item, dict):
-                        self.own_identifiers(item, pieces)
+                        self.own_identifiers(item, pieces, texts)
         return pieces
 
     def _is_source(self, key: str) -> bool:
@@ -130,7 +141,9 @@ class JsonWalk:
         kept_blocks: set[int] = set()
         private = False
         memo = None if dummy else rewrite.attributes
-        names = None if own is None else own.names
+        # What an attribute's way out depends on besides its value: the study's identifiers, as the own-value
+        # check and the scrubber see them.
+        names = (None if own is None else own.names, rewrite.identifiers)
         for key, attribute in obj.items():
             tag, canonical, action = self._key(obj, key)
             if action is Action.REMOVE:
@@ -209,8 +222,8 @@ class JsonWalk:
             if kept is None and len(path) == 1 and tag in TYPE_1:
                 raise Withheld(f"non-conforming-type-1 {tag_path(path)}")
             return kept
-        if action is Action.CLEAN and stated is None:
-            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes
+        if action is Action.CLEAN and (encoded == "UN" or stated is None):
+            raise NonConforming()  # cleaning starts from the value: one that is not the attribute's goes (UN too)
         vr = written_vr(tag, stated)
         if vr in _BINARY_VRS:
             if action is Action.CLEAN:  # a bitmap or numbers cannot be cleaned, only removed
@@ -218,6 +231,22 @@ class JsonWalk:
             return _binary(vr, action, path)
         new = rewrite.text(tag, action, vr, _texts(encoded, vr, attribute))
         return _json_attribute(vr, new)
+
+
+def _add_texts(key: str, tag: int, attribute: JsonObject, texts: Texts) -> None:
+    """As the Part 10 walk: the values of an identifying attribute for the scrubber, or the texts marked
+    incomplete when it is not written as F.2 writes its VR (then the object's free text is blanked)."""
+    vr = written_vr(tag, None)
+    values = attribute.get("Value", [])
+    shape = dict if vr == "PN" else str
+    if (not _canonical(key) or attribute.get("vr") != vr or set(attribute) - {"vr", "Value"}
+            or not isinstance(values, list) or not all(isinstance(value, shape) for value in values)):
+        texts.complete = False
+        return
+    if vr == "PN" and not all(set(v) <= _PN_GROUPS and all(isinstance(t, str) for t in v.values()) for v in values):
+        texts.complete = False
+        return
+    collect_texts(tag, vr, value_texts(values), texts)
 
 
 @lru_cache(maxsize=65536)

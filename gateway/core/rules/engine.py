@@ -30,9 +30,10 @@ from gateway.core.rules.dataset import DatasetWalk
 from gateway.core.rules.dicom_json import JsonWalk
 from gateway.core.rules.header import META, layout_for, read, text_of, text_value
 from gateway.core.rules.method import Method
-from gateway.core.rules.own_identifiers import matcher
+from gateway.core.rules.own_identifiers import Texts, identifiers_of, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
-from gateway.core.rules.profile import DateMode, Profile
+from gateway.core.rules.profile import CleanMode, DateMode, Profile
+from gateway.core.rules.scrub import Identifiers
 from gateway.core.rules.values import Rewrite, is_registered_uid
 from gateway.core.rules.withhold import dataset_header, json_header, screen, screens
 from gateway.core.rules.writer import write
@@ -91,7 +92,9 @@ class Engine:
                 raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
             layout = layout_for(syntax)
             rewrite = self._rewrite(mappings, dataset_patient(ds))
-            own = matcher(self._walk.own_identifiers(ds, set()))  # read before the walk removes them
+            texts = self._texts()
+            own = matcher(self._walk.own_identifiers(ds, set(), texts=texts))  # read before the walk removes them
+            rewrite.identifiers = _identifiers(texts)
             self._walk.apply(ds, rewrite, layout, own=own)
             self._map_media_uid(ds, rewrite)
         ds._dict.update(self._method.part10(plan, layout))
@@ -143,8 +146,11 @@ class Engine:
             return dict(obj)
         with _fail_closed("unprocessable-object"):
             plan = screen(self.profile, json_header(obj)) if self._screens else PASSTHROUGH
-            own = matcher(self._json.own_identifiers(obj, set()))
-            out = self._json.apply(obj, self._rewrite(mappings, json_patient(obj)), own=own)
+            texts = self._texts()
+            own = matcher(self._json.own_identifiers(obj, set(), texts))
+            rewrite = self._rewrite(mappings, json_patient(obj))
+            rewrite.identifiers = _identifiers(texts)
+            out = self._json.apply(obj, rewrite, own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
 
@@ -153,6 +159,10 @@ class Engine:
         needs.add(IdKind.PATIENT, patient)
         if self.profile.date_mode is DateMode.SHIFT:
             needs.add(IdKind.DATE_SHIFT, patient)
+
+    def _texts(self) -> Texts | None:
+        """Where a walk collects the instance's identifying texts for the scrubber; None when C blanks."""
+        return Texts() if self.profile.clean_mode is CleanMode.SCRUB else None
 
     def _rewrite(self, mappings: Mappings, patient: str) -> Rewrite:
         """One Rewrite (and its memo) per patient, across parts and requests.
@@ -211,6 +221,12 @@ def _fail_closed(reason: str, *, level: int = logging.WARNING, kind: type[Withhe
     except Exception as error:
         log.log(level, "%s (%s)", reason.replace("-", " "), type(error).__name__)
         raise kind(reason) from None
+
+
+def _identifiers(texts: Texts | None) -> Identifiers | None:
+    """What the scrubber looks for in this instance's free text; None (blank it) when C blanks, or when an
+    identifying attribute could not be read as what it is (`Texts.complete`)."""
+    return identifiers_of(frozenset(texts.values)) if texts is not None and texts.complete else None
 
 
 def _syntax(ds: Dataset) -> str:

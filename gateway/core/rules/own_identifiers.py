@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pydicom.datadict import DicomDictionary
 
 from gateway.core.rules.actions import Action
+from gateway.core.rules.scrub import IdentifierKind, Identifiers, kind_of
 from gateway.core.rules.values import is_registered_uid
 
 SOURCE_VRS = frozenset({"AE", "LO", "PN", "SH", "ST", "UC", "DA", "UI"})  # ST: InstitutionAddress
@@ -151,3 +153,36 @@ def _encoded(piece: str) -> list[bytes]:
 def _compiled(pieces: frozenset[str]) -> _Patterns:
     """The instances of a study share their names, IDs and dates: one compile serves them all."""
     return _Patterns(pieces)
+
+
+@dataclass
+class Texts:
+    """What the free-text scrubber is given: the identifying attributes' whole values, by kind
+    (`scrub.kind_of`), and whether they were all read as what they are. The scrubber finds only what it is
+    told; an identifying attribute it could not read (bulk data, inline bytes, another VR, a value of another
+    shape, a key not written as F.2 writes it) could be named in the free text, so then the text is blanked."""
+
+    values: set[tuple[IdentifierKind, str]] = field(default_factory=set)
+    complete: bool = True
+
+
+def cleaned_tags(actions: Mapping[int, Action]) -> frozenset[int]:
+    """The tags whose text is scrubbed (C): free text, which is what the scrubber works on, not what it is
+    given to look for."""
+    return frozenset(tag for tag, action in actions.items() if action is Action.CLEAN)
+
+
+def collect_texts(tag: int, vr: str, values: list[str], texts: Texts) -> None:
+    """Add an identifying attribute's values, whole, for the scrubber (`collect` cuts them into pieces)."""
+    kind = kind_of(tag, vr)
+    if kind is not None:
+        texts.values.update((kind, value) for value in values if value)
+
+
+@lru_cache(maxsize=256)
+def identifiers_of(texts: frozenset[tuple[IdentifierKind, str]]) -> Identifiers:
+    """The scrubber's Identifiers for a set of texts: built once per study, whose instances share them."""
+    identifiers = Identifiers()
+    for kind, text in sorted(texts):
+        identifiers.add(kind, text)
+    return identifiers

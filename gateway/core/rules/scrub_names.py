@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 
 LATIN = "A-Za-z0-9\u00c0-\u024f"
 LETTERS = "A-Za-z\u00c0-\u024f"  # a name stands as a word among letters; a digit makes no other word of it
+_NAME_CHAR = re.compile(f"[{LETTERS}'.-]")
 _NOT_AFTER = f"(?![{LETTERS}])"
 _HONORIFIC_REQUIRED = r"\s?(?:様|さま|さん|氏|殿|君|くん|ちゃん|先生)"
 _HONORIFIC = r"(?:\s?(?:様|さま|さん|氏|殿|君|くん|ちゃん|先生|-san|-sama|-sensei))?"
@@ -72,6 +73,7 @@ def _forms(parts: list[str]) -> Iterator[str]:
     for part in parts:
         if len(part) >= 2:
             yield _bounded(_literal(part), part)
+            yield from _mended(part)
         elif not is_latin(part):
             yield f"{_literal(part)}{_HONORIFIC_REQUIRED}"  # 林様: one character alone is in too many words
     if len(parts) >= 2:
@@ -79,6 +81,19 @@ def _forms(parts: list[str]) -> Iterator[str]:
         text = "".join(parts)
         yield _bounded(f"{family}{_BETWEEN}{given}", text)
         yield _bounded(f"{given}{_BETWEEN}{family}", text)
+
+
+def _mended(part: str) -> Iterator[str]:
+    """A Latin part with a character no name has (Whit!ker: a byte the origin or the wire corrupted) also
+    matches with any letter there, since the text may still spell the name whole. Only such characters are
+    opened up: one letter wild in every name would take Grand for Grant."""
+    odd = [index for index, char in enumerate(part) if not (_NAME_CHAR.match(char))]
+    if not odd or len(odd) > 2 or len(part) - len(odd) < 3:
+        return
+    chars = [_literal(char) for char in part]
+    for index in odd:
+        chars[index] = f"[{LETTERS}]"
+    yield _bounded("".join(chars), part)
 
 
 def _bounded(pattern: str, text: str) -> str:

@@ -19,6 +19,7 @@ from gateway.core.pseudonyms.model import IdKind, Mappings
 from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import conforms_text
 from gateway.core.rules.profile import PSEUDONYM_KIND, DateMode, Profile
+from gateway.core.rules.scrub import Identifiers
 
 log = logging.getLogger("gateway.rules")
 
@@ -59,19 +60,25 @@ def is_registered_uid(uid: str) -> bool:
 class Rewrite:
     """The context of one patient's instances under one Mappings: the profile, the mappings, the patient.
 
-    `memo` holds new element bytes by (tag, VR, action, old bytes): the instances of a series repeat most of
-    their values, and every function here is deterministic for a given context.
+    `memo` holds new element bytes by (tag, VR, action, old bytes, and the identifiers for scrubbed text): the
+    instances of a series repeat most of their values, and every function here is deterministic for a given
+    context.
     """
 
     profile: Profile
     mappings: Mappings
     patient: str
-    memo: dict[tuple[int, str, Action, bytes], bytes] = field(default_factory=dict, init=False, repr=False)
+    memo: dict[tuple[int, str, Action, bytes, Identifiers | None], bytes] = field(
+        default_factory=dict, init=False, repr=False
+    )
     # DICOM JSON attributes as they go out, by what came in (`dicom_json._plain_key`): the same idea for objects.
     attributes: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]] = field(
         default_factory=dict, init=False, repr=False
     )
     _shift: int | None = field(default=None, init=False)
+    # The instance's own identifiers, for scrubbing free text: set per instance before its walk (`Engine`), like
+    # `mappings`; None when the profile blanks instead.
+    identifiers: Identifiers | None = field(default=None, init=False, repr=False)
 
     def text(self, tag: int, action: Action, vr: str, values: list[str]) -> list[str]:
         """New values for a non-sequence, non-bulk attribute whose action is not KEEP or REMOVE."""
@@ -94,7 +101,20 @@ class Rewrite:
             return [self.date(vr, value) for value in values]
         if vr in NUMBER_VRS:
             return values
-        return [CLEANED] if any(values) else []
+        if self.identifiers is None:
+            return [CLEANED] if any(values) else []
+        return self.scrubbed(vr, values)
+
+    def scrubbed(self, vr: str, values: list[str]) -> list[str]:
+        """Free text without this instance's identifiers and the generic patterns (`scrub`); dates in it follow
+        the role's date rule. A result that no longer fits its VR (a shifted date made it longer) goes."""
+        assert self.identifiers is not None
+        shift = self.shift() if self.profile.date_mode is DateMode.SHIFT else None
+        scrub, identifiers = self.profile.scrubber.scrub, self.identifiers
+        out = [scrub(value, identifiers, date_shift=shift).text if value else "" for value in values]
+        if not all(conforms_text(vr, value) for value in out if value):
+            raise NonConforming()
+        return out if any(out) else []
 
     def uid(self, real: str) -> str:
         return real if not real or is_registered_uid(real) else self.mappings.get(IdKind.UID, real)

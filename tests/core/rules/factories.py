@@ -104,9 +104,10 @@ def _other_patient_id() -> Dataset:
 
 def _request_attributes() -> Dataset:
     item = Dataset()
-    item.RequestedProcedureDescription = "PLNTREQ CT for Yamada Tarou"
+    # Free text is scrubbed, not blanked (issue 15): what it carries here is the instance's own identifiers.
+    item.RequestedProcedureDescription = "CT for Yamada Tarou, request PLNTRPID"
     item.RequestedProcedureID = "PLNTRPID"
-    item.ScheduledProcedureStepDescription = "PLNTSPS Yamada"
+    item.ScheduledProcedureStepDescription = "PLNTPATIENT01 Yamada"
     item.StudyInstanceUID = f"{UID_ROOT}.77"
     return item
 
@@ -124,7 +125,7 @@ def _sr_text() -> Dataset:
     item.RelationshipType = "CONTAINS"
     item.ValueType = "TEXT"
     item.ConceptNameCodeSequence = [_code("121071", "Finding")]
-    item.TextValue = "PLNTSR Mr Yamada Tarou, seen 1971-02-03"
+    item.TextValue = "PLNTPATIENT01 Mr Yamada Tarou, seen 1971-02-03"
     nested = Dataset()
     nested.RelationshipType = "HAS OBS CONTEXT"
     nested.ValueType = "DATETIME"

@@ -1,0 +1,57 @@
+"""C on text scrubs (issue 15): descriptions keep their clinical words and lose this instance's identifiers,
+in Part 10 and in DICOM JSON alike; `clean: blank` keeps today's constant."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pydicom
+import pytest
+
+from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import CleanMode
+
+from .conftest import mappings_for
+from .factories import ct_instance, deidentify
+
+
+def _part10(engine: Engine, **attributes: str) -> pydicom.Dataset:
+    return pydicom.dcmread(io.BytesIO(deidentify(engine, ct_instance(**attributes))[1]))
+
+
+def _json(engine: Engine, **attributes: str) -> dict[str, object]:
+    obj = pydicom.dcmread(io.BytesIO(ct_instance(**attributes))).to_json_dict()
+    return engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
+
+
+@pytest.mark.parametrize("role", ["researcher", "external", "ai-service"])
+def test_descriptions_keep_their_meaning_and_lose_the_name(engines: dict[str, Engine], role: str) -> None:
+    out = _part10(engines[role], SeriesDescription="AX T2 FLAIR for PAT-1")
+    assert out.StudyDescription == "CT head for"  # "Hans Müller" was the patient's own name
+    assert out.SeriesDescription == "AX T2 FLAIR for"
+    obj = _json(engines[role], SeriesDescription="AX T2 FLAIR for PAT-1")
+    assert obj["00081030"]["Value"] == ["CT head for"]
+    assert obj["0008103E"]["Value"] == ["AX T2 FLAIR for"]
+
+
+def test_japanese_text_is_scrubbed_and_written_in_the_dataset_character_set(engines: dict[str, Engine]) -> None:
+    out = _part10(
+        engines["researcher"], SpecificCharacterSet="ISO_IR 192", PatientName="Yamada^Taro=山田^太郎",
+        StudyDescription="造影CT 肝臓 山田太郎 様",
+    )
+    assert out.StudyDescription == "造影CT 肝臓"
+
+
+def test_the_same_text_under_another_patient_loses_that_patient_s_name(engines: dict[str, Engine]) -> None:
+    """Scrubbed values are remembered per set of identifiers, never by the old bytes alone."""
+    engine = engines["researcher"]
+    first = _part10(engine, StudyDescription="CT for Hans and Lena")
+    second = _part10(engine, patient_id="PAT-2", PatientName="Lena^Hart", StudyDescription="CT for Hans and Lena")
+    assert first.StudyDescription == "CT for and Lena"
+    assert second.StudyDescription == "CT for Hans and"
+
+
+def test_blank_keeps_the_constant(engines: dict[str, Engine]) -> None:
+    profile = dataclasses.replace(engines["researcher"].profile, clean_mode=CleanMode.BLANK)
+    assert _part10(Engine(profile)).StudyDescription == "CLEANED"
