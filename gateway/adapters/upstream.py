@@ -170,8 +170,14 @@ class UpstreamClient:
         self, path: str, query: list[tuple[str, str]] | None = None, *, limit: JsonLimit
     ) -> list[JsonObject]:
         """GET a DICOM JSON answer: the objects, [] for 204 No Content, and an error for anything else."""
+        return json_array(await self.get_json_body(path, query, limit=limit))
+
+    async def get_json_body(
+        self, path: str, query: list[tuple[str, str]] | None = None, *, limit: JsonLimit
+    ) -> bytes:
+        """As `get_json`, the body unparsed (b"" for 204): for a caller that parses it when it has room."""
         async with self.request("GET", path, query=query, headers=_JSON_HEADERS) as upstream:
-            return [] if upstream.status == 204 else json_array(await upstream.read(limit))
+            return b"" if upstream.status == 204 else await upstream.read(limit)
 
     async def reachable(self) -> bool:
         """Any HTTP answer from the origin counts: readiness is about the connection, not a resource."""

@@ -24,9 +24,12 @@ from gateway.web.handlers import health, metrics
 from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
 from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
-from gateway.web.state import AUTHENTICATOR, ROLES, SETTINGS, STOW_MAX_BYTES, VERDICTS
+from gateway.web.state import AUTHENTICATOR, METADATA_TURNS, ROLES, SETTINGS, STOW_MAX_BYTES, VERDICTS
 
 log = logging.getLogger("gateway")
+
+
+METADATA_AT_ONCE = 1  # one core's worth: the rewrite is CPU work, and a second one only doubles the memory
 
 
 def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Application:
@@ -38,6 +41,7 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app[ROLES] = roles if roles is not None else RoleBook.load(settings.roles_dir)
     app[STOW_MAX_BYTES] = settings.limits.stow_max_bytes
     app[VERDICTS] = VerdictCache()
+    app[METADATA_TURNS] = asyncio.Semaphore(METADATA_AT_ONCE)
     app.cleanup_ctx.extend([upstream_ctx, store_ctx, governance_ctx(app[ROLES])])
     app.on_response_prepare.append(cors.on_prepare)
     app.router.add_get("/healthz", health.healthz)

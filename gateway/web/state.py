@@ -7,6 +7,7 @@ checks every use. The de-identifying exchange's Audit travels on the Exchange (e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,6 +40,10 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 ROLES = web.AppKey("roles", RoleBook)
 VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
 STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
+# Whole-series metadata parsed and de-identified at once: each holds tens of MB of objects while it runs, and
+# twenty viewers opening studies together took the process past 500 MB (bench_soak). The origin's answers are
+# still fetched concurrently; only the parse-and-rewrite waits its turn.
+METADATA_TURNS = web.AppKey("metadata_turns", asyncio.Semaphore)
 
 # -- one request's facts ----------------------------------------------------------------------------------
 TRANSACTION = web.RequestKey("transaction", str)  # the PS3.18 transaction name, for the access log and /metrics

@@ -245,6 +245,17 @@ def test_a_rule_edit_through_the_admin_api_applies_to_the_next_request_on_both_r
     assert _sex_in_metadata(replicas.one, study)
 
 
+def test_the_preview_marks_what_the_scrubber_removed(replicas: Replicas) -> None:
+    """Issue 15: the dry run shows the scrubbed text with its removed spans, before the rule is saved."""
+    uids = dict(zip(("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"), _real_cr_instance(replicas.one),
+                    strict=True))
+    preview = admin(replicas.one, "POST", "/roles/researcher/preview", json=uids).json()
+    row = next(row for row in preview["rows"] if row["keyword"] == "StudyDescription")
+    assert row["before"] == "胸部X線 山田様" and row["after"] == "胸部X線"
+    assert [(s["category"], row["before"][s["start"]:s["end"]]) for s in row["spans"]] == [("own-name", "山田様")]
+    assert all("spans" not in r for r in preview["rows"] if r["keyword"] == "PatientSex")
+
+
 def _real_cr_instance(gateway: GatewayProcess) -> tuple[str, str, str]:
     study = STUDY_UIDS["b_cr"]
     instances = requests.get(gateway.dicomweb_url + f"/studies/{study}/instances",

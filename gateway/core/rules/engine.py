@@ -33,7 +33,7 @@ from gateway.core.rules.method import Method
 from gateway.core.rules.own_identifiers import Texts, identifiers_of, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
 from gateway.core.rules.profile import CleanMode, DateMode, Profile
-from gateway.core.rules.scrub import Identifiers
+from gateway.core.rules.scrub import Identifiers, Scrubbed
 from gateway.core.rules.values import Rewrite, is_registered_uid
 from gateway.core.rules.withhold import dataset_header, json_header, screen, screens
 from gateway.core.rules.writer import write
@@ -153,6 +153,17 @@ class Engine:
             out = self._json.apply(obj, rewrite, own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
+
+    def scrub_json(self, obj: JsonObject, mappings: Mappings, text: str) -> Scrubbed | None:
+        """How C scrubs `text` of `obj` (the admin preview marks the removed spans): None when this profile
+        blanks, or when the object's identifiers cannot all be read, which blanks its free text too."""
+        texts = self._texts()
+        self._json.own_identifiers(obj, set(), texts)
+        identifiers = _identifiers(texts)
+        if identifiers is None:
+            return None
+        shift = mappings.date_shift(json_patient(obj)) if self.profile.date_mode is DateMode.SHIFT else None
+        return self.profile.scrubber.scrub(text, identifiers, date_shift=shift)
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _patient_needs(self, patient: str, needs: Needs) -> None:

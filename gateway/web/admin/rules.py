@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
+from functools import partial
 
 from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.core.governance.disclosure import now
 from gateway.core.governance.profiles import ProfileEditor
+from gateway.core.pseudonyms.model import Mappings
+from gateway.core.rules.actions import Action
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.profile import Profile
 from gateway.errors import BadRequest, ConfigError, NotFound, Withheld
@@ -83,11 +87,11 @@ async def preview_role(request: web.Request) -> web.Response:
          real=dict(zip(("studies", "series", "instances"), ([uid] for uid in uids), strict=True)), role=role)
     before = await _instance_metadata(request, uids)
     try:
-        after = await _apply(request, profile, copy.deepcopy(before))
+        after, marks = await _apply(request, profile, copy.deepcopy(before))
     except Withheld as exc:
         return json_answer({"role": role, "profile_version": profile.version, "withheld": exc.reason, "rows": []})
     return json_answer({"role": role, "profile_version": profile.version, "withheld": None,
-                        "rows": rows(before, after)})
+                        "rows": marks(rows(before, after))})
 
 
 async def _instance_metadata(request: web.Request, uids: list[str]) -> dict:
@@ -98,13 +102,31 @@ async def _instance_metadata(request: web.Request, uids: list[str]) -> dict:
     return objects[0]
 
 
-async def _apply(request: web.Request, profile: Profile, obj: dict) -> dict:
-    """What the role would be served, resolved through the store exactly as a request would be."""
+Marks = Callable[[list[dict]], list[dict]]
+
+
+async def _apply(request: web.Request, profile: Profile, obj: dict) -> tuple[dict, Marks]:
+    """What the role would be served, resolved through the store exactly as a request would be, and what marks
+    the scrubbed spans of its rows."""
     if profile.identity or profile.scope is None:
-        return obj
+        return obj, lambda listed: listed
     engine = Engine(profile)
     mappings = await request.config_dict[RESOLVER].resolve(profile.scope, engine.needs_json(obj))
-    return engine.apply_json(obj, mappings)
+    # apply_json leaves its input alone: the marks read the object as it came.
+    return engine.apply_json(obj, mappings), partial(_mark_scrubbed, engine, obj, mappings)
+
+
+def _mark_scrubbed(engine: Engine, obj: dict, mappings: Mappings, listed: list[dict]) -> list[dict]:
+    """Rows of attributes that C scrubs gain `spans`: where the text `before` lost what (category), and what
+    stands there now ("" when removed, or a shifted date), so the admin sees the rule at work."""
+    for row in listed:
+        tag = int(row["tag"][1:10].replace(",", ""), 16)
+        if row["before"] and row["after"] is not None and engine.profile.action_for(tag) is Action.CLEAN:
+            scrubbed = engine.scrub_json(obj, mappings, row["before"])
+            if scrubbed is not None:
+                row["spans"] = [{"start": span.start, "end": span.end, "category": span.category.value,
+                                 "replacement": span.replacement} for span in scrubbed.spans]
+    return listed
 
 
 def _summary(editor: ProfileEditor, name: str) -> dict[str, object]:

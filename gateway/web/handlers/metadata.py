@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.adapters.upstream import JsonLimit
+from gateway.adapters.upstream import JsonLimit, json_array
 from gateway.errors import NotFound
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.frames import remember_verdicts
+from gateway.web.state import METADATA_TURNS
 from gateway.web.view import View, json_response, require_json
 
 # Series metadata of a 500-instance CT is about 3 MB; this bounds a pathological study, not a normal one.
@@ -17,9 +18,11 @@ from gateway.web.view import View, json_response, require_json
 async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamResponse:
     require_json(exchange.request)
     path = await view.real_path(exchange.target)
-    real = await upstream_of(exchange.request).get_json(path, limit=JsonLimit.METADATA)
-    remember_verdicts(exchange, real)
-    objects = await view.deidentify_objects(real)
-    if not objects:
-        raise NotFound()  # everything was withheld: the role sees nothing here
-    return json_response(objects)
+    body = await upstream_of(exchange.request).get_json_body(path, limit=JsonLimit.METADATA)
+    async with exchange.request.app[METADATA_TURNS]:
+        real = json_array(body)
+        remember_verdicts(exchange, real)
+        objects = await view.deidentify_objects(real)
+        if not objects:
+            raise NotFound()  # everything was withheld: the role sees nothing here
+        return json_response(objects)
