@@ -8,10 +8,13 @@ import io
 
 import pydicom
 import pytest
+from adversarial.leaks import Scanner
 
 from gateway.codec.part10_stream import split_part10
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.profile import CleanMode
+from gateway.demo.planted import PLANTED
+from gateway.demo.samples import sample_studies
 from gateway.errors import Withheld
 
 from .conftest import mappings_for
@@ -72,10 +75,6 @@ def _words(text: str) -> list[str]:
 def test_hold_out_on_the_phantoms(engines: dict[str, Engine]) -> None:
     """For researcher, at least 90% of the non-identifying words of Study and Series Description survive, and no
     planted identifier does (the acceptance's hold-out check; every phantom instance, both descriptions)."""
-    from adversarial.leaks import Scanner
-    from gateway.demo.planted import PLANTED
-    from gateway.demo.samples import sample_studies
-
     planted_words = {word.lower() for value in PLANTED.values() for word in _words(value.replace("=", " "))}
     engine, scanner = engines["researcher"], Scanner("researcher")
     kept = total = 0
