@@ -141,3 +141,11 @@ def test_screenshots_are_saved(flow: Flow) -> None:
         shot = ARTIFACTS / name
         assert shot.is_file() and shot.stat().st_size > 10_000, shot
         assert str(shot) in flow.report["screenshots"]
+
+
+def test_the_study_list_shows_descriptions_not_a_constant(flow: Flow) -> None:
+    """Issue 15: the researcher's study list shows the scrubbed description (its clinical words), not CLEANED;
+    the screenshot of it is in test-artifacts/ohif/study-list.png."""
+    listed = flow.report["studyListText"]
+    assert "CLEANED" not in listed
+    assert "CT CHEST" in listed  # "CT CHEST follow-up <given name> ..." scrubbed keeps its clinical words
