@@ -32,7 +32,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from support.gateway_server import GatewayProcess, free_port  # noqa: E402
 
 from bench.make_study import upload  # noqa: E402
-from bench.rig import rss_mb  # noqa: E402
+from bench.rig import STORES, rss_mb, store_url  # noqa: E402
 from gateway.demo.orthanc import OrthancProcess  # noqa: E402
 from gateway.demo.samples import large_ct_study, small_studies  # noqa: E402
 
@@ -201,6 +201,21 @@ async def ohif_sequence(target: Target, observe: Observer = _ignore) -> None:
         )
 
 
+async def frames(target: Target, count: int) -> None:
+    """`count` frames of the big series over 6 connections, as a viewer scrolls through them."""
+    slots = asyncio.Semaphore(6)
+    headers = {**target.headers, "Accept": FRAME}
+    base = f"{target.base}/studies/{target.study}/series/{target.series}/instances"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=6)) as session:
+
+        async def one(instance: str) -> None:
+            async with slots, session.get(f"{base}/{instance}/frames/1", headers=headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+
+        await _every(*(one(instance) for instance in target.instances[:count]))
+
+
 async def _every(*steps: Awaitable[None]) -> None:
     """Run the steps together and raise the first failure only once all are done, so none is left running."""
     for outcome in await asyncio.gather(*steps, return_exceptions=True):
@@ -214,32 +229,62 @@ def main() -> int:
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--report", type=Path, default=Path("bench/proxy-report.md"))
+    parser.add_argument("--store", choices=STORES, default="sqlite")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
     with OrthancProcess(workdir / "orthanc", http_threads=50) as orthanc:
         print("uploading the big study and the small ones...", flush=True)
         size = upload(large_ct_study(args.slices), orthanc.url, 4)
         upload(small_studies(args.studies), orthanc.url, 4)
-        gateway = GatewayProcess(
-            workdir, upstream_url=orthanc.dicomweb_url, store_url=f"sqlite:///{workdir / 'store.sqlite3'}",
-            log_level="WARNING",
-        ).start()  # fmt: skip
-        proxy = nginx(orthanc.http_port, workdir)
-        try:
-            targets = [Target("orthanc direct", orthanc.dicomweb_url)]
-            if proxy:
-                targets.append(Target("nginx pass-through", f"http://127.0.0.1:{proxy[1]}/dicom-web"))
-            for role in ("clinician", "researcher", "external"):
-                targets.append(Target(f"gateway {role}", gateway.dicomweb_url, gateway.headers(role)))
-            rows = run_all(targets, args.repeat)
-            rss = rss_mb(gateway.process.pid, "VmHWM")  # type: ignore[union-attr]
-        finally:
-            gateway.stop()
-            if proxy:
-                proxy[0].terminate()
-                proxy[0].wait()
+        cold = {role: cold_retrieve(orthanc.dicomweb_url, role, args, workdir) for role in COLD_ROLES}
+        with store_url(args.store, workdir / "warm") as store:
+            gateway = GatewayProcess(
+                workdir, upstream_url=orthanc.dicomweb_url, store_url=store, log_level="WARNING",
+            ).start()  # fmt: skip
+            proxy = nginx(orthanc.http_port, workdir)
+            try:
+                targets = [Target("orthanc direct", orthanc.dicomweb_url)]
+                if proxy:
+                    targets.append(Target("nginx pass-through", f"http://127.0.0.1:{proxy[1]}/dicom-web"))
+                for role in ("clinician", "researcher", "external"):
+                    targets.append(Target(f"gateway {role}", gateway.dicomweb_url, gateway.headers(role)))
+                rows = run_all(targets, args.repeat)
+                rss = rss_mb(gateway.process.pid, "VmHWM")  # type: ignore[union-attr]
+            finally:
+                gateway.stop()
+                if proxy:
+                    proxy[0].terminate()
+                    proxy[0].wait()
+    for row in rows:
+        row["cold_s"] = cold.get(str(row["target"]).removeprefix("gateway "))
     write_report(args, rows, rss, size)
     return 0
+
+
+COLD_ROLES = ("researcher", "external")
+
+
+def cold_retrieve(origin: str, role: str, args: argparse.Namespace, workdir: Path) -> float:
+    """The first whole-study retrieve after a fresh store (every SOP Instance UID new to it): a fresh gateway
+    and store per run, the study found by a study-level search only, median of --repeat."""
+    times = []
+    for run in range(args.repeat):
+        where = workdir / f"cold-{role}-{run}"
+        where.mkdir(parents=True)
+        with store_url(args.store, where) as store:
+            gateway = GatewayProcess(where, upstream_url=origin, store_url=store, log_level="WARNING").start()
+            try:
+                target = Target(role, gateway.dicomweb_url, gateway.headers(role))
+                studies = requests.get(
+                    target.base + "/studies", params={"includefield": "00201208", "limit": "5000"},
+                    headers={**target.headers, "Accept": JSON}, timeout=60,
+                ).json()  # fmt: skip
+                big = max(studies, key=lambda s: int(s.get("00201208", {}).get("Value", [0])[0]))
+                target.study = big["0020000D"]["Value"][0]
+                times.append(timed(lambda t=target: study_retrieve(t), 1)[0])  # type: ignore[misc]
+            finally:
+                gateway.stop()
+    return statistics.median(times)
 
 
 def run_all(targets: list[Target], repeat: int) -> list[dict[str, object]]:
@@ -251,6 +296,7 @@ def run_all(targets: list[Target], repeat: int) -> list[dict[str, object]]:
         metadata_s, _ = timed(lambda t=target: get(t, f"/studies/{t.study}/series/{t.series}/metadata"), repeat)
         qido_s, _ = timed(lambda t=target: get(t, "/studies", {"limit": "1000"}), repeat)
         qps = asyncio.run(concurrent_qido(target))
+        frames_s, _ = timed(lambda t=target: asyncio.run(frames(t, 100)), repeat)
         ohif_s, _ = timed(lambda t=target: asyncio.run(ohif_sequence(t)), repeat)
         rows.append(
             {
@@ -261,6 +307,7 @@ def run_all(targets: list[Target], repeat: int) -> list[dict[str, object]]:
                 "metadata_s": metadata_s,
                 "qido_s": qido_s,
                 "qps": qps,
+                "frames_s": frames_s,
                 "ohif_s": ohif_s,
             }
         )
@@ -278,31 +325,35 @@ def write_report(args: argparse.Namespace, rows: list[dict[str, object]], rss: f
         "Medians; ratios against Orthanc direct in the same run "
         "(throughput ratio for the study, time ratio otherwise).",
         "",
-        "| target | study s | MB | throughput × direct | sha256 = direct | metadata s (×) | QIDO 1000 s (×) "
-        "| 50-client QIDO req/s (×) | OHIF sequence s (×) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"Store: {args.store}. Cold: the first retrieve after a fresh store, a fresh gateway each time.",
+        "",
+        "| target | study s (warm) | throughput × direct | cold study s (×) | sha256 = direct | metadata s (×) "
+        "| 100 frames, 6 conn. s (×) | QIDO 1000 s (×) | 50-client QIDO req/s (×) | OHIF sequence s (×) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         ratio = float(direct["study_s"]) / float(row["study_s"])  # type: ignore[arg-type]
         same = "yes" if row["sha"] == direct["sha"] else "no (de-identified)"
+        cold = float(row["cold_s"]) if row.get("cold_s") else None  # type: ignore[arg-type]
+        cold_text = f"{cold:.2f} ({float(direct['study_s']) / cold:.2f})" if cold else "-"  # type: ignore[arg-type]
         lines.append(
-            f"| {row['target']} | {row['study_s']:.2f} | {row['study_mb']:.0f} | {ratio:.2f} | {same} "
+            f"| {row['target']} | {row['study_s']:.2f} | {ratio:.2f} | {cold_text} | {same} "
             f"| {row['metadata_s']:.3f} ({_x(row, direct, 'metadata_s')}) "
+            f"| {row['frames_s']:.3f} ({_x(row, direct, 'frames_s')}) "
             f"| {row['qido_s']:.3f} ({_x(row, direct, 'qido_s')}) "
             f"| {row['qps']:.0f} ({float(row['qps']) / float(direct['qps']):.2f}) "  # type: ignore[arg-type]
             f"| {row['ohif_s']:.2f} ({_x(row, direct, 'ohif_s')}) |"
         )
     lines += ["", f"Gateway peak RSS over the whole run (VmHWM): {rss:.0f} MB.", ""]
-    args.report.write_text("\n".join(lines))
+    # The newest run goes first, under the title; earlier sections stay below it.
+    earlier = args.report.read_text().split("\n", 1)[1].lstrip("\n") if args.report.exists() else ""
+    lines[0] = f"# Proxy benchmark\n\n## {time.strftime('%Y-%m-%d %H:%M')}"
+    args.report.write_text("\n".join(lines) + "\n" + earlier)
     print("\n".join(lines))
 
 
 def _x(row: dict[str, object], direct: dict[str, object], key: str) -> str:
     return f"{float(row[key]) / float(direct[key]):.2f}×"  # type: ignore[arg-type]
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def _failure(status: int, body: bytes) -> str:
@@ -311,3 +362,8 @@ def _failure(status: int, body: bytes) -> str:
         return f"{status} ({str(orjson.loads(body).get('message', ''))[:90]})"
     except (ValueError, AttributeError):
         return str(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
