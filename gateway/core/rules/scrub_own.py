@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterator
 from enum import StrEnum
 
@@ -119,6 +120,15 @@ class OwnPatterns:
     def __init__(self, key: frozenset[tuple[IdentifierKind, str]]) -> None:
         values = {kind: sorted(value for k, value in key if k is kind) for kind in IdentifierKind}
         self.dates = frozenset(datetime.date.fromisoformat(value) for value in values[IdentifierKind.DATE])
+        self._values = values
+        self._clues = _Clues(values)
+        self._compiled = False
+
+    def _compile(self) -> None:
+        """Compiling a study's patterns costs about a millisecond (their character classes), so it waits for a
+        text that `_Clues` cannot rule out: a search answer of a thousand patients' studies mostly never does."""
+        self._compiled = True
+        values = self._values
         groups = [(name, alternatives) for name, alternatives in (
             ("name", [alt for value in values[IdentifierKind.NAME] for alt in name_alternatives(value.lower())]),
             ("id", [alt for value in values[IdentifierKind.ID] for alt in _id_alternatives(value)]),
@@ -132,6 +142,10 @@ class OwnPatterns:
         self._letters = letters
 
     def find(self, folded: str) -> list[Found]:
+        if not self._compiled:
+            if not self._clues.may_hold(folded):
+                return []
+            self._compile()
         if self._pattern is None:
             return []
         lowered = _lowered(folded)
@@ -162,6 +176,48 @@ class OwnPatterns:
             return end
         match = self._after.match(text, end)
         return match.end() if match else end
+
+
+class _Clues:
+    """A necessary condition for any own pattern to match a plain ASCII text, checked without compiling them:
+    every pattern holds a word of its value (letters or digits, accents folded) of three characters or more as
+    written, or a two-letter name part as a whole run of letters, or an ID's letters and digits in a row once
+    the text's separators are dropped. Text with anything but ASCII in it is always looked at in full."""
+
+    def __init__(self, values: dict[IdentifierKind, list[str]]) -> None:
+        words = {word for kind in (IdentifierKind.NAME, IdentifierKind.ID, IdentifierKind.PLACE)
+                 for value in values[kind] for word in _ALNUM_RUNS.findall(_ascii_folded(value))}
+        # A name with a character no name has is also matched with a letter in its place (`scrub_names`): its
+        # two-letter pieces may then stand inside a longer word.
+        odd = {word for value in values[IdentifierKind.NAME] if _ODD_IN_NAME.search(value)
+               for word in _ALNUM_RUNS.findall(_ascii_folded(value)) if len(word) == 2}
+        self._long = tuple(sorted(word for word in words if len(word) >= 3 or word in odd))
+        self._short = frozenset(word for word in words if len(word) == 2)
+        cores = {_NOT_ALNUM.sub("", _ascii_folded(value)) for value in values[IdentifierKind.ID]}
+        self._cores = tuple(sorted({form for core in cores for form in (core, core.lstrip("0")) if form}))
+
+    def may_hold(self, folded: str) -> bool:
+        if not folded.isascii():
+            return True
+        lowered = folded.lower()
+        if any(word in lowered for word in self._long):
+            return True
+        if self._short and not self._short.isdisjoint(_LETTER_RUNS.findall(lowered)):
+            return True
+        squashed = _NOT_ALNUM.sub("", lowered)
+        return any(core in squashed for core in self._cores)
+
+
+_ALNUM_RUNS = re.compile(r"[a-z0-9]+")
+_ODD_IN_NAME = re.compile(r"[^\w\s'.^=-]")
+_LETTER_RUNS = re.compile(r"[a-z]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _ascii_folded(value: str) -> str:
+    """Lower case with accents dropped (Fernández -> fernandez); what is not Latin drops out, since it cannot
+    be in an ASCII text."""
+    return unicodedata.normalize("NFKD", fold(value)).encode("ascii", "ignore").decode().lower()
 
 
 def _lowered(text: str) -> str:

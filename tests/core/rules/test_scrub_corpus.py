@@ -137,3 +137,21 @@ def _write_report(tally: Tally) -> None:
     if tally.missed:
         lines += ["", f"## Missed spans ({len(tally.missed)})", "", *(f"- {entry}" for entry in tally.missed)]
     (CORPUS_DIR / "REPORT.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_the_clues_never_rule_out_a_text_the_patterns_match() -> None:
+    """`OwnPatterns` compiles only for a text its clues cannot rule out: over every corpus text under every
+    context (and the texts run together, in upper and lower case), what it finds is what the compiled
+    patterns find."""
+    from gateway.core.rules.scrub_own import OwnPatterns
+    from gateway.core.rules.scrub_patterns import fold
+
+    texts = [text["text"] for text in CORPUS["texts"]]
+    texts += [" ".join(texts[i : i + 3]) for i in range(0, len(texts), 3)]
+    for context in CORPUS["contexts"]:
+        key = identifiers(context).key
+        forced = OwnPatterns(key)
+        forced._compile()
+        for text in texts:
+            for form in (text, text.upper(), text.lower()):
+                assert OwnPatterns(key).find(fold(form)) == forced.find(fold(form)), (context, form)
