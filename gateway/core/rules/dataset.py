@@ -388,7 +388,12 @@ class DatasetWalk:
                   rewrite: Rewrite) -> bytes:
         scrubbing = action is Action.CLEAN and rewrite.identifiers is not None
         new = rewrite.text(tag, action, vr, self._old_values(ds, element, vr, action, scrubbing))
-        return scrubbed_value(new, vr, ds) if scrubbing else text_value(new, vr)
+        if not scrubbing:
+            return text_value(new, vr)
+        value = scrubbed_value(new, vr, ds)
+        if rewrite.guard is not None and rewrite.guard.in_bytes(value):
+            raise NonConforming()  # as the text check in `Rewrite.scrubbed`, on the bytes that would go out
+        return value
 
     @staticmethod
     def _old_values(ds: Dataset, element: RawDataElement | DataElement, vr: str, action: Action,

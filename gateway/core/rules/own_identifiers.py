@@ -186,3 +186,15 @@ def identifiers_of(texts: frozenset[tuple[IdentifierKind, str]]) -> Identifiers:
     for kind, text in sorted(texts):
         identifiers.add(kind, text)
     return identifiers
+
+
+@lru_cache(maxsize=256)
+def guard_of(texts: frozenset[tuple[IdentifierKind, str]]) -> Matcher | None:
+    """What a scrubbed value is checked against before it goes: the identifying texts cut into pieces, as kept
+    values are checked (`collect`), in text and in every encoding a careless writer uses. The scrubber looks for
+    names as words in a text it decoded; a text decoded by a wrong character set, or a name glued to other
+    letters, can keep one, and the value then goes whole."""
+    pieces: set[str] = set()
+    for kind, text in texts:
+        collect("PN" if kind is IdentifierKind.NAME else "LO", [text], pieces)
+    return matcher(pieces)

@@ -11,7 +11,7 @@ import datetime
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydicom.uid import UID_dictionary
 
@@ -20,6 +20,9 @@ from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import conforms_text
 from gateway.core.rules.profile import PSEUDONYM_KIND, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers
+
+if TYPE_CHECKING:
+    from gateway.core.rules.own_identifiers import Matcher
 
 log = logging.getLogger("gateway.rules")
 
@@ -79,6 +82,7 @@ class Rewrite:
     # The instance's own identifiers, for scrubbing free text: set per instance before its walk (`Engine`), like
     # `mappings`; None when the profile blanks instead.
     identifiers: Identifiers | None = field(default=None, init=False, repr=False)
+    guard: Matcher | None = field(default=None, init=False, repr=False)  # `own_identifiers.guard_of` them
 
     def text(self, tag: int, action: Action, vr: str, values: list[str]) -> list[str]:
         """New values for a non-sequence, non-bulk attribute whose action is not KEEP or REMOVE."""
@@ -114,6 +118,8 @@ class Rewrite:
         out = [scrub(value, identifiers, date_shift=shift).text if value else "" for value in values]
         if not all(conforms_text(vr, value) for value in out if value):
             raise NonConforming()
+        if self.guard is not None and any(self.guard.in_text(value) for value in out if value):
+            raise NonConforming()  # an identifier the scrubber did not take: the value goes whole
         return out if any(out) else []
 
     def uid(self, real: str) -> str:
