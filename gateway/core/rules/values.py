@@ -11,7 +11,7 @@ import datetime
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydicom.uid import UID_dictionary
 
@@ -20,9 +20,6 @@ from gateway.core.rules.actions import Action
 from gateway.core.rules.conformance import conforms_text
 from gateway.core.rules.profile import PSEUDONYM_KIND, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers
-
-if TYPE_CHECKING:
-    from gateway.core.rules.own_identifiers import Matcher
 
 log = logging.getLogger("gateway.rules")
 
@@ -59,6 +56,14 @@ def is_registered_uid(uid: str) -> bool:
     return uid in UID_dictionary
 
 
+class Guard(Protocol):
+    """What a scrubbed value is checked against (`own_identifiers.Matcher`, which imports this module)."""
+
+    def in_text(self, value: str) -> bool: ...
+
+    def in_bytes(self, value: bytes) -> bool: ...
+
+
 @dataclass
 class Rewrite:
     """The context of one patient's instances under one Mappings: the profile, the mappings, the patient.
@@ -82,7 +87,7 @@ class Rewrite:
     # The instance's own identifiers, for scrubbing free text: set per instance before its walk (`Engine`), like
     # `mappings`; None when the profile blanks instead.
     identifiers: Identifiers | None = field(default=None, init=False, repr=False)
-    guard: Matcher | None = field(default=None, init=False, repr=False)  # `own_identifiers.guard_of` them
+    guard: Guard | None = field(default=None, init=False, repr=False)  # `own_identifiers.guard_of` them
 
     def text(self, tag: int, action: Action, vr: str, values: list[str]) -> list[str]:
         """New values for a non-sequence, non-bulk attribute whose action is not KEEP or REMOVE."""
