@@ -30,7 +30,7 @@ from gateway.core.rules.dataset import DatasetWalk
 from gateway.core.rules.dicom_json import JsonWalk
 from gateway.core.rules.header import META, layout_for, read, text_of, text_value
 from gateway.core.rules.method import Method
-from gateway.core.rules.own_identifiers import Matcher, Texts, guard_of, identifiers_of, matcher
+from gateway.core.rules.own_identifiers import Matcher, Texts, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
 from gateway.core.rules.profile import CleanMode, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers, Scrubbed
@@ -94,7 +94,7 @@ class Engine:
             rewrite = self._rewrite(mappings, dataset_patient(ds))
             texts = self._texts()
             own = matcher(self._walk.own_identifiers(ds, set(), texts=texts))  # read before the walk removes them
-            rewrite.identifiers, rewrite.guard = _identifiers(texts), _guard(texts)
+            rewrite.identifiers, rewrite.guard = _scrubbing(texts)
             self._walk.apply(ds, rewrite, layout, own=own)
             self._map_media_uid(ds, rewrite)
         ds._dict.update(self._method.part10(plan, layout))
@@ -149,7 +149,7 @@ class Engine:
             texts = self._texts()
             own = matcher(self._json.own_identifiers(obj, set(), texts))
             rewrite = self._rewrite(mappings, json_patient(obj))
-            rewrite.identifiers, rewrite.guard = _identifiers(texts), _guard(texts)
+            rewrite.identifiers, rewrite.guard = _scrubbing(texts)
             out = self._json.apply(obj, rewrite, own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
@@ -159,7 +159,7 @@ class Engine:
         blanks, or when the object's identifiers cannot all be read, which blanks its free text too."""
         texts = self._texts()
         self._json.own_identifiers(obj, set(), texts)
-        identifiers = _identifiers(texts)
+        identifiers, _ = _scrubbing(texts)
         if identifiers is None:
             return None
         shift = mappings.date_shift(json_patient(obj)) if self.profile.date_mode is DateMode.SHIFT else None
@@ -234,14 +234,10 @@ def _fail_closed(reason: str, *, level: int = logging.WARNING, kind: type[Withhe
         raise kind(reason) from None
 
 
-def _identifiers(texts: Texts | None) -> Identifiers | None:
-    """What the scrubber looks for in this instance's free text; None (blank it) when C blanks, or when an
-    identifying attribute could not be read as what it is (`Texts.complete`)."""
-    return identifiers_of(frozenset(texts.values)) if texts is not None and texts.complete else None
-
-
-def _guard(texts: Texts | None) -> Matcher | None:
-    return guard_of(frozenset(texts.values)) if texts is not None and texts.complete else None
+def _scrubbing(texts: Texts | None) -> tuple[Identifiers | None, Matcher | None]:
+    """What the scrubber looks for in this instance's free text, and what its results are checked against;
+    None (blank it) when C blanks, or when an identifying attribute could not be read as what it is."""
+    return (None, None) if texts is None else texts.scrubbing()
 
 
 def _syntax(ds: Dataset) -> str:

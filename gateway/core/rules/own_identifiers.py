@@ -165,6 +165,10 @@ class Texts:
     values: set[tuple[IdentifierKind, str]] = field(default_factory=set)
     complete: bool = True
 
+    def scrubbing(self) -> tuple[Identifiers | None, Matcher | None]:
+        """`scrubbing_of` these texts; (None, None), which blanks the free text, when they are incomplete."""
+        return scrubbing_of(frozenset(self.values)) if self.complete else (None, None)
+
 
 def cleaned_tags(actions: Mapping[int, Action]) -> frozenset[int]:
     """The tags whose text is scrubbed (C): free text, which is what the scrubber works on, not what it is
@@ -180,21 +184,14 @@ def collect_texts(tag: int, vr: str, values: list[str], texts: Texts) -> None:
 
 
 @lru_cache(maxsize=256)
-def identifiers_of(texts: frozenset[tuple[IdentifierKind, str]]) -> Identifiers:
-    """The scrubber's Identifiers for a set of texts: built once per study, whose instances share them."""
-    identifiers = Identifiers()
+def scrubbing_of(texts: frozenset[tuple[IdentifierKind, str]]) -> tuple[Identifiers, Matcher | None]:
+    """For a set of identifying texts, built once per study (whose instances share them): the scrubber's
+    Identifiers, and the guard every scrubbed value is checked against before it goes. The guard is the texts
+    cut into pieces, as kept values are checked (`collect`), in text and in every encoding a careless writer
+    uses: the scrubber looks for names as words in a text it decoded, and a text decoded by a wrong character
+    set, or a name glued to other letters, can keep one; the value then goes whole."""
+    identifiers, pieces = Identifiers(), set[str]()
     for kind, text in sorted(texts):
         identifiers.add(kind, text)
-    return identifiers
-
-
-@lru_cache(maxsize=256)
-def guard_of(texts: frozenset[tuple[IdentifierKind, str]]) -> Matcher | None:
-    """What a scrubbed value is checked against before it goes: the identifying texts cut into pieces, as kept
-    values are checked (`collect`), in text and in every encoding a careless writer uses. The scrubber looks for
-    names as words in a text it decoded; a text decoded by a wrong character set, or a name glued to other
-    letters, can keep one, and the value then goes whole."""
-    pieces: set[str] = set()
-    for kind, text in texts:
         collect("PN" if kind is IdentifierKind.NAME else "LO", [text], pieces)
-    return matcher(pieces)
+    return identifiers, matcher(pieces)

@@ -87,7 +87,7 @@ class Rewrite:
     # The instance's own identifiers, for scrubbing free text: set per instance before its walk (`Engine`), like
     # `mappings`; None when the profile blanks instead.
     identifiers: Identifiers | None = field(default=None, init=False, repr=False)
-    guard: Guard | None = field(default=None, init=False, repr=False)  # `own_identifiers.guard_of` them
+    guard: Guard | None = field(default=None, init=False, repr=False)  # `own_identifiers.scrubbing_of` them
 
     def text(self, tag: int, action: Action, vr: str, values: list[str]) -> list[str]:
         """New values for a non-sequence, non-bulk attribute whose action is not KEEP or REMOVE."""
