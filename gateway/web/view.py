@@ -53,12 +53,19 @@ class View:
 
     async def translate_path(self, target: Target) -> tuple[str, dict[str, str]]:
         """The upstream path of a target named with pseudonymous UIDs, and the real -> pseudonymous map used."""
+        found = await self.known_path(target)
+        if found is None:
+            raise NotFound()  # a pseudonym this scope never issued: hide whether anything exists
+        return found
+
+    async def known_path(self, target: Target) -> tuple[str, dict[str, str]] | None:
+        """As `translate_path`, None when the target names a pseudonym this scope never issued."""
         pseudonyms = list(target.uids.values())
         if not self.remaps_uids or not pseudonyms:
             return target.path, {}
         real = await self.resolver.real_values(self.scope, IdKind.UID, pseudonyms)
         if any(p not in real for p in pseudonyms):
-            raise NotFound()  # a pseudonym this scope never issued: hide whether anything exists
+            return None
         return target.with_uids(real).path, {real[p]: p for p in pseudonyms}
 
     async def deidentify_objects(self, objects: Iterable[JsonObject]) -> list[JsonObject]:

@@ -54,8 +54,8 @@ def replicas(
 
 def studies(gateway: GatewayProcess, role: str = "researcher") -> list[dict]:
     response = requests.get(gateway.dicomweb_url + "/studies", headers={**gateway.headers(role), **JSON}, timeout=30)
-    assert response.status_code in (200, 204), response.status_code
-    return response.json() if response.status_code == 200 else []
+    assert response.status_code == 200, response.status_code
+    return response.json()
 
 
 def identities(gateway: GatewayProcess, role: str = "researcher") -> set[tuple[str, str, str]]:

@@ -30,10 +30,13 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     warnings = [
         f"The {name} parameter is not supported. Only literal matching has been performed." for name in plan.unsupported
     ]
+    # A key or a path UID this scope never issued finds nothing, exactly as a search that matches nothing
+    # (the origin, too, answers an empty array for the series of a study it does not hold).
     real = await _real_keys(plan, view)
-    if real is None:
+    known = await view.known_path(exchange.target)
+    if real is None or known is None:
         return _answer([], warnings)
-    path = await view.real_path(exchange.target)
+    path = known[0]
     query = upstream_query(plan, real) + [("includefield", field) for field in _JUDGING_FIELDS]
     results = await _collect(exchange, view, path, plan, query)
     end = None if plan.limit is None else plan.offset + plan.limit
@@ -45,7 +48,8 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
 
 
 def _answer(objects: list[JsonObject], warnings: list[str]) -> web.Response:
-    response = json_response(objects) if objects else web.Response(status=204)
+    # 200 with [] when nothing matched, as the origin answers and as PS3.18 now reads (CP-2473), not 204.
+    response = json_response(objects)
     for text in warnings:
         response.headers.add("Warning", f'299 dicomweb-gateway "{text}"')
     return response
