@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
 
 from gateway.codec.headers import Headers
 from gateway.codec.media import MediaType
@@ -33,6 +34,15 @@ from gateway.codec.side import Side, malformed, too_large
 _MAX_PADDING = 256
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+
+
+class BodyPart(Protocol):
+    """What a reader of one part uses: a received `Part`, or one the gateway builds (gateway.codec.metadata_form)."""
+
+    headers: Headers
+    body: AsyncIterator[memoryview]
+
+    async def skip(self) -> None: ...
 
 
 class Part:

@@ -59,3 +59,8 @@ def layout_for(transfer_syntax: str) -> Layout:
     if transfer_syntax in _DEFLATED:
         raise UnstreamablePart10("unsupported transfer syntax: deflate")
     raise MalformedPart10("unsupported transfer syntax: unknown")
+
+
+def is_encapsulated(transfer_syntax: str) -> bool:
+    """Whether pixel data in this syntax is encapsulated (compressed frames in items)."""
+    return transfer_syntax in _ENCAPSULATED

@@ -7,6 +7,7 @@ Orthanc keeps exactly the samples other tests count on.
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
@@ -389,3 +390,102 @@ def test_an_opted_out_patient_takes_no_new_results(
     while not visible() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert visible()
+
+
+# -- the metadata and bulk data form (PS3.18 10.5, type="application/dicom+json") ------------------------------
+JSON_STOW = 'multipart/related; type="application/dicom+json"; boundary=stowtest'
+
+
+def _json_form(datasets: list[Dataset], *, inline: bool = False) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The metadata array and its bulk data parts (location, bytes), as a STOW-RS client would build them."""
+    bulk: list[tuple[str, bytes]] = []
+
+    def handler(element: pydicom.DataElement) -> str:
+        location = f"http://client.example/bulk/{len(bulk)}"
+        bulk.append((location, element.value))
+        return location
+
+    objects = []
+    for built in datasets:
+        ds = pydicom.dcmread(io.BytesIO(_bytes(built)))  # values as read, as a client has them (not highdicom's DA)
+        if inline:
+            objects.append(json.loads(ds.to_json(bulk_data_threshold=1 << 30)))
+        else:
+            objects.append(json.loads(ds.to_json(bulk_data_threshold=64, bulk_data_element_handler=handler)))
+    return json.dumps(objects).encode(), bulk
+
+
+def _stow_json(gw: GatewayProcess, metadata: bytes, bulk: list[tuple[str, bytes]]) -> requests.Response:
+    body = b"--stowtest\r\nContent-Type: application/dicom+json\r\n\r\n%s\r\n" % metadata
+    for location, data in bulk:
+        head = f"Content-Type: application/octet-stream\r\nContent-Location: {location}\r\n\r\n".encode()
+        body += b"--stowtest\r\n" + head + data + b"\r\n"
+    headers = {**gw.headers("ai-service"), "Content-Type": JSON_STOW, "Accept": "application/dicom+json"}
+    return requests.post(gw.dicomweb_url + "/studies", data=body + b"--stowtest--\r\n", headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["bulkdatauri", "inlinebinary"])
+def test_json_form_seg_and_sr_land_like_part10(
+    ai: DICOMwebClient, direct_own: DICOMwebClient, gw: GatewayProcess, pseudo_ct: list[Dataset], inline: bool
+) -> None:
+    seg, sr = _seg(pseudo_ct[:3]), _sr(pseudo_ct)
+    metadata, bulk = _json_form([seg, sr], inline=inline)
+    assert bool(bulk) is not inline
+    response = _stow_json(gw, metadata, bulk)
+    assert response.status_code == 200, (response.status_code, response.headers.get("Warning"))
+    stored_uids = [i["00081155"]["Value"][0] for i in response.json()["00081199"]["Value"]]
+    assert stored_uids == [seg.SOPInstanceUID, sr.SOPInstanceUID]
+    assert not _leaks(response.content)
+
+    stored = direct_own.retrieve_instance(A_CT, seg.SeriesInstanceUID, seg.SOPInstanceUID)
+    _assert_real_patient(stored)
+    assert stored.FrameOfReferenceUID == f"{CT_SERIES}.0"
+    assert stored.ReferencedSeriesSequence[0].SeriesInstanceUID == CT_SERIES
+    assert np.array_equal(stored.pixel_array, seg.pixel_array)
+    stored_sr = direct_own.retrieve_instance(A_CT, sr.SeriesInstanceUID, sr.SOPInstanceUID)
+    _assert_real_patient(stored_sr)
+    deep = stored_sr.ContentSequence[0].ContentSequence[1].ContentSequence[0].ReferencedSOPSequence[0]
+    assert deep.ReferencedSOPInstanceUID == f"{CT_SERIES}.3"
+
+    study = pseudo_ct[0].StudyInstanceUID
+    back = ai.retrieve_instance(study, seg.SeriesInstanceUID, seg.SOPInstanceUID)
+    assert (back.PatientID, back.StudyDate, back.StudyInstanceUID) == (seg.PatientID, seg.StudyDate, study)
+    assert not _real_uids(back)
+    assert not _leaks(_instance_bytes(gw, study, seg.SeriesInstanceUID, seg.SOPInstanceUID))
+
+
+@pytest.mark.usefixtures("nothing_stored")
+def test_json_form_refuses_as_part10_does(gw: GatewayProcess, pseudo_ct: list[Dataset]) -> None:
+    forged = _sr(pseudo_ct)
+    forged.ContentSequence[0].ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID = "2.25.999"
+    metadata, bulk = _json_form([forged])
+    response = _stow_json(gw, metadata, bulk)
+    assert response.status_code == 409
+    assert _failure(response) == [0x0110]
+    assert "part 1: pseudonym-not-issued (0008,1155)" in response.headers["Warning"]
+
+
+@pytest.mark.usefixtures("nothing_stored")
+def test_json_form_with_a_missing_or_foreign_bulk_part_is_refused(gw: GatewayProcess, pseudo_ct: list[Dataset]) -> None:
+    metadata, bulk = _json_form([_seg(pseudo_ct[:3])])
+    missing = _stow_json(gw, metadata, [])  # the BulkDataURI names no part: never fetched from elsewhere
+    assert missing.status_code == 400
+    assert [i["00081197"]["Value"][0] for i in missing.json()["0008119A"]["Value"]] == [0xC000]
+    assert "bulk-data-not-sent (7FE0,0010)" in missing.headers["Warning"]
+    for body in (b"{}", b"[1]", b"not json"):
+        response = _stow_json(gw, body, bulk)
+        assert response.status_code == 400, body
+        assert "message" in response.json() or "0008119A" in response.json()
+
+
+@pytest.mark.usefixtures("nothing_stored")
+def test_xml_form_is_refused_with_a_clear_message(gw: GatewayProcess) -> None:
+    headers = {
+        **gw.headers("ai-service"),
+        "Content-Type": 'multipart/related; type="application/dicom+xml"; boundary=stowtest',
+        "Accept": "application/dicom+json",
+    }
+    body = b"--stowtest\r\nContent-Type: application/dicom+xml\r\n\r\n<NativeDicomModel/>\r\n--stowtest--\r\n"
+    response = requests.post(gw.dicomweb_url + "/studies", data=body, headers=headers, timeout=30)
+    assert response.status_code == 415
+    assert "application/dicom+json" in response.json()["message"]

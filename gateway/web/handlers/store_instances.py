@@ -1,6 +1,9 @@
 """STOW-RS for de-identifying roles that may store (ai-service): each instance re-identified as it streams.
 
-The client's multipart body is parsed part by part. Each part's Part 10 header is read and re-identified
+Two request forms are taken (PS3.18 10.5): PS3.10 files, one per part, and metadata plus bulk data
+(`type="application/dicom+json"`), whose objects become PS3.10 parts first
+(`gateway.web.handlers.store_metadata`); from there on both go the same way. The XML metadata form is refused
+with 415. The client's multipart body is parsed part by part. Each part's Part 10 header is read and re-identified
 (`gateway.core.stow`) before a single byte of that part goes upstream; its pixel bytes then pass through
 untouched. The instances go to the origin as one multipart/related request whose body is an async generator,
 so memory holds one part header at a time. The upstream request opens only once a first instance is ready.
@@ -27,7 +30,7 @@ from pydicom import Dataset
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.codec.media import MediaType
-from gateway.codec.multipart import MultipartWriter, Part, iter_parts
+from gateway.codec.multipart import BodyPart, MultipartWriter, iter_parts
 from gateway.codec.part10_stream import Part10Header, Part10Stream
 from gateway.core.dicom import SOP_CLASS_UID, JsonObject, first_text
 from gateway.core.pseudonyms.model import IdKind, Needs
@@ -56,6 +59,7 @@ from gateway.errors import (
 )
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import stow_body, upstream_of
+from gateway.web.handlers.store_metadata import METADATA_TYPES, metadata_instances
 from gateway.web.handlers.store_response import Failure, json_object, respond
 from gateway.web.view import View, require_json
 
@@ -64,6 +68,7 @@ log = logging.getLogger("gateway.store")
 _PATIENT_FIELDS = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex")
 _QIDO_BATCH = 50  # UIDs per list-matching query: keeps the URL short
 _ANSWER_LIMIT = 64 << 20
+_FORMS = frozenset({"application/dicom"} | METADATA_TYPES)
 
 
 async def store_instances(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -75,22 +80,26 @@ async def store_instances(exchange: Exchange, view: View) -> web.StreamResponse:
         media.essence != "multipart/related"
         or media.boundary is None
         or related is None
-        or (related.essence != "application/dicom")
+        or (related.essence not in _FORMS)
     ):
-        raise UnsupportedMediaType("this role stores multipart/related; type=application/dicom only")
+        raise UnsupportedMediaType(
+            'this role stores multipart/related; type="application/dicom" (PS3.10 files) or '
+            'type="application/dicom+json" (metadata and bulk data); the XML metadata form is not supported'
+        )
     path, sent_uids = await view.translate_path(exchange.target)  # an unknown study pseudonym is a 404
     upload = _Upload(view, exchange, next(iter(sent_uids.values()), None))
-    parts = iter_parts(stow_body(exchange), media.boundary, side="client")
-    first = await upload.next_ready(parts)
-    answer = await upload.send(path, first, parts) if first is not None else {}
-    return respond(answer, upload)
+    received = iter_parts(stow_body(exchange), media.boundary, side="client")
+    if related.essence == "application/dicom":
+        return await upload.run(path, received)
+    with metadata_instances(received) as instances:
+        return await upload.run(path, instances)
 
 
 @dataclass
 class _Ready:
     """A re-identified instance whose header is written and whose pixel bytes are still to come."""
 
-    part: Part
+    part: BodyPart
     stream: Part10Stream
     header: Part10Header
     data: bytes
@@ -119,7 +128,12 @@ class _Upload:
         self.parts_seen = 0
         self.fault: BaseException | None = None
 
-    async def next_ready(self, parts: AsyncIterator[Part]) -> _Ready | None:
+    async def run(self, path: str, parts: AsyncIterator[BodyPart]) -> web.Response:
+        first = await self.next_ready(parts)
+        answer = await self.send(path, first, parts) if first is not None else {}
+        return respond(answer, self)
+
+    async def next_ready(self, parts: AsyncIterator[BodyPart]) -> _Ready | None:
         """Read parts until one is re-identified and ready to go upstream; None once the body has ended."""
         async for part in parts:
             self.parts_seen += 1
@@ -128,7 +142,7 @@ class _Upload:
                 return ready
         return None
 
-    async def _prepare(self, part: Part) -> _Ready | None:
+    async def _prepare(self, part: BodyPart) -> _Ready | None:
         if not _is_dicom(part):
             await self._refuse(part, "", "", Refusal(CANNOT_UNDERSTAND, "not-application/dicom"))
             return None
@@ -150,7 +164,7 @@ class _Upload:
             return None
         return _Ready(part, stream, header, data)
 
-    async def _refuse(self, part: Part, sop_class: str, instance: str, refusal: Refusal) -> None:
+    async def _refuse(self, part: BodyPart, sop_class: str, instance: str, refusal: Refusal) -> None:
         log.info("instance refused", extra={"where": f"part {self.parts_seen}", "reason": refusal.reason})
         self.failures.append(Failure(self.parts_seen, sop_class, instance, refusal))
         await part.skip()
@@ -206,13 +220,11 @@ class _Upload:
         for start in range(0, len(uids), _QIDO_BATCH):
             query = [(keyword[level], ",".join(uids[start : start + _QIDO_BATCH]))]
             query += [("includefield", name) for name in _PATIENT_FIELDS]
-            found += await upstream_of(self.exchange.request).get_json(
-                f"/{level.value}", query, limit=JsonLimit.SEARCH
-            )
+            found += await upstream_of(self.exchange.request).get_json(f"/{level.value}", query, limit=JsonLimit.SEARCH)
         return found
 
     # -- upstream -------------------------------------------------------------------------------------------
-    async def send(self, path: str, first: _Ready, parts: AsyncIterator[Part]) -> JsonObject:
+    async def send(self, path: str, first: _Ready, parts: AsyncIterator[BodyPart]) -> JsonObject:
         headers = {"Content-Type": self.writer.content_type, "Accept": "application/dicom+json"}
         try:
             async with upstream_of(self.exchange.request).request(
@@ -226,7 +238,7 @@ class _Upload:
             raise
         return json_object(answer)
 
-    async def _body(self, first: _Ready, parts: AsyncIterator[Part]) -> AsyncIterator[bytes]:
+    async def _body(self, first: _Ready, parts: AsyncIterator[BodyPart]) -> AsyncIterator[bytes]:
         ready: _Ready | None = first
         try:
             while ready is not None:
@@ -239,7 +251,7 @@ class _Upload:
         yield self.writer.close()
 
 
-def _is_dicom(part: Part) -> bool:
+def _is_dicom(part: BodyPart) -> bool:
     try:
         return MediaType.parse(part.headers.get("Content-Type") or "", side="client").essence == "application/dicom"
     except GatewayError:
