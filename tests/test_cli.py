@@ -128,6 +128,7 @@ def test_optout_add_with_the_origin_unreachable_warns_and_still_records(
     assert main(["optout", "add", "--config", config, "MRN1"]) == 0
     said = capsys.readouterr()
     assert "opted out: 1 patient; warning: the origin could not be asked" in said.err
+    assert "the withdrawal feed was not written" in said.err
     assert _listed(config, capsys) == [["MRN1", ""]]
 
 
@@ -145,10 +146,11 @@ def test_optout_add_reports_how_many_studies_the_origin_holds(
     assert main(["optout", "add", "--config", config, patient, *(["--issuer", issuer] if issuer else [])]) == 0
     said = capsys.readouterr()
     if expected:
-        assert said.out.strip() == f"opted out: 1 patient; the origin holds {expected} studies of this patient"
+        assert said.out.splitlines()[0] == f"opted out: 1 patient; the origin holds {expected} studies of this patient"
     else:
         assert "opted out: 1 patient; warning: the origin holds no study of this patient" in said.err
     assert patient not in said.out + said.err  # the report never repeats the identifier
+    assert "withdrawal feed: no scope was given data" in said.out  # a fresh store has disclosed nothing
 
 
 @pytest.mark.parametrize("verb", [["ledger", "verify"], ["optout", "list"], ["ledger", "export"]])

@@ -7,9 +7,11 @@ many studies the origin holds of that patient, and 0 (or an origin that cannot b
 from __future__ import annotations
 
 from gateway.adapters.upstream import JsonLimit, UpstreamClient
-from gateway.core.dicom import JsonObject, json_patient
+from gateway.core.dicom import JsonObject, first_text, json_patient
 from gateway.core.governance.model import OptOut
-from gateway.errors import UpstreamError
+from gateway.core.governance.withdrawal import PatientObjects
+from gateway.core.target import LENIENT_UID, MAX_UID
+from gateway.errors import UpstreamProtocolError
 
 
 async def studies_of(upstream: UpstreamClient, optout: OptOut) -> dict[str, str]:
@@ -23,12 +25,19 @@ async def studies_of(upstream: UpstreamClient, optout: OptOut) -> dict[str, str]
     }
 
 
-async def studies_held(upstream: UpstreamClient, optout: OptOut) -> int | None:
-    """How many studies of the patient the origin holds; None when it cannot be asked."""
-    try:
-        return len(await studies_of(upstream, optout))
-    except UpstreamError:
-        return None
+async def patient_objects(upstream: UpstreamClient, optout: OptOut) -> PatientObjects:
+    """Every study, series and instance the origin holds of the patient: what a withdrawal is matched against."""
+    studies = await studies_of(upstream, optout)
+    series: set[str] = set()
+    instances: set[str] = set()
+    for study in studies:
+        if len(study) > MAX_UID or not LENIENT_UID.fullmatch(study):  # it goes into a path: checked like a client's
+            raise UpstreamProtocolError("the origin named a study by something that is not a UID")
+        query = [("includefield", "0020000E")]
+        for obj in await upstream.get_json(f"/studies/{study}/instances", query, limit=JsonLimit.SEARCH):
+            series.add(first_text(obj, "0020000E"))
+            instances.add(first_text(obj, "00080018"))
+    return PatientObjects(studies, frozenset(series - {""}), frozenset(instances - {""}))
 
 
 def holding_note(count: int | None) -> str:

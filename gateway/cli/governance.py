@@ -1,6 +1,6 @@
 """The governance CLI verbs (a contract):
 
-    dicomweb-gateway optout add|remove --config FILE [--issuer ISSUER] PATIENT_ID   (options before or after)
+    dicomweb-gateway optout add|remove|status --config FILE [--issuer ISSUER] PATIENT_ID   (options anywhere)
     dicomweb-gateway optout list --config FILE
     dicomweb-gateway ledger verify|export --config FILE [--format csv|json]
     dicomweb-gateway reidentify --config FILE --scope SCOPE PSEUDONYM
@@ -11,6 +11,9 @@ They work on the same stores the gateways use, so a change here is live on every
 (irreversible scope), 4 a store is unavailable.
 Identifiers are printed to stdout for the admin at the terminal and never logged. `optout add` also says how
 many studies the origin holds of the patient; none, or an origin that cannot be asked, is a warning (exit 0).
+`optout add` also writes the withdrawal feed's entries (what each scope was given of the patient); when the
+origin cannot be asked they are not written, which is said, and repeating the add writes them. `optout status`
+prints, per scope given the patient's data, when it fetched and acknowledged the withdrawal.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import sys
 from pathlib import Path
 
 from gateway.adapters.backends import open_store, sealed_for
-from gateway.adapters.origin import holding_note, studies_held
+from gateway.adapters.origin import holding_note, patient_objects
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.governance.admin_actions import (
     ReversalImpossible,
     admin_draft,
     opt_out_of,
+    record_withdrawal,
     reidentify,
     scope_named,
     verify_ledger,
@@ -37,10 +41,11 @@ from gateway.core.governance.admin_actions import (
 from gateway.core.governance.chain import export_csv, export_json
 from gateway.core.governance.model import OptOut
 from gateway.core.governance.store import GovernanceStore
+from gateway.core.governance.withdrawal import PatientObjects, loop_status
 from gateway.core.keys import Keyring
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.roles import RoleBook
-from gateway.errors import ConfigError, GatewayError, NotFound
+from gateway.errors import ConfigError, GatewayError, NotFound, UpstreamError
 from gateway.settings import Settings, load_settings
 
 VERBS = ("optout", "ledger", "reidentify")
@@ -51,7 +56,11 @@ def add_parsers(verbs: argparse._SubParsersAction) -> None:
     # (argparse cannot place an optional positional that follows an option).
     optout = verbs.add_parser("optout", help="register, withdraw or list patient opt-outs")
     actions = optout.add_subparsers(dest="action", required=True)
-    for action, text in (("add", "withdraw a patient"), ("remove", "give a withdrawn patient back")):
+    for action, text in (
+        ("add", "withdraw a patient"),
+        ("remove", "give a withdrawn patient back"),
+        ("status", "where the withdrawal of a patient has reached, per scope"),
+    ):
         patient = actions.add_parser(action, help=text)
         patient.add_argument("patient_id", metavar="PATIENT_ID")
         patient.add_argument("--issuer", default="", help="IssuerOfPatientID; without it, the ID under every issuer")
@@ -101,27 +110,56 @@ async def _optout(settings: Settings, store: GovernanceStore, args: argparse.Nam
         await store.append(admin_draft(_actor(), "admin.optout.list"))
         return 0
     optout = opt_out_of(args.patient_id, args.issuer)
+    if args.action == "status":
+        rows = loop_status(await store.entries(), await store.optout_index(optout))
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        if not rows:
+            print("no withdrawal entries: no scope was given data of this patient", file=sys.stderr)
+        await store.append(admin_draft(_actor(), "admin.optout.status", real={"patients": [optout.key]}))
+        return 0
     if args.action == "remove":
         changed = await store.remove_optout(optout)
         print("opt-out removed: 1 patient" if changed else "no opt-out to remove: nothing changed")
     else:
         changed = await store.add_optout(optout)
-        note = holding_note(await _studies_held(settings, optout))
+        objects = await _patient_objects(settings, optout)
+        note = holding_note(None if objects is None else len(objects.studies))
         done = "opted out: 1 patient" if changed else "already opted out: nothing changed"
         print(f"{done}; {note}", file=sys.stderr if note.startswith("warning") else sys.stdout)
+        if objects is None:
+            print("warning: the withdrawal feed was not written; add the opt-out again once the origin answers",
+                  file=sys.stderr)
+        else:
+            listed = await _record_withdrawal(settings, store, optout, objects)
+            print(f"withdrawal feed: {', '.join(f'{s} {n}' for s, n in listed.items()) or 'no scope was given data'}")
     detail = {"changed": "yes" if changed else "no (already so)"}
     await store.append(admin_draft(_actor(), f"admin.optout.{args.action}", real={"patients": [optout.key]},
                                    detail=detail))
     return 0
 
 
-async def _studies_held(settings: Settings, optout: OptOut) -> int | None:
+async def _patient_objects(settings: Settings, optout: OptOut) -> PatientObjects | None:
+    """What the origin holds of the patient; None when it cannot be asked."""
     upstream = UpstreamClient(settings.upstream.url, timeout_s=settings.upstream.timeout_s, max_connections=1)
     await upstream.open()
     try:
-        return await studies_held(upstream, optout)
+        return await patient_objects(upstream, optout)
+    except UpstreamError:
+        return None
     finally:
         await upstream.aclose()
+
+
+async def _record_withdrawal(
+    settings: Settings, store: GovernanceStore, optout: OptOut, objects: PatientObjects
+) -> dict[str, int]:
+    pseudonyms = open_store(settings.store.url, timeout=settings.store.timeout_s)
+    resolver = Resolver(pseudonyms, Keyring(settings.secret.get_secret_value().encode()), settings.key_version)
+    try:
+        return await record_withdrawal(store, resolver, RoleBook.load(settings.roles_dir), optout, objects, _actor())
+    finally:
+        await pseudonyms.aclose()
 
 
 async def _ledger(settings: Settings, store: GovernanceStore, args: argparse.Namespace) -> int:

@@ -104,6 +104,10 @@ class DataKey:
     def __repr__(self) -> str:
         return "DataKey(<hidden>)"
 
+    def subkey(self, purpose: str) -> bytes:
+        """Key material for one further use of this data key, independent of its other subkeys."""
+        return hmac.new(self.raw, purpose.encode("utf-8"), hashlib.sha256).digest()
+
     def index(self, *parts: str) -> str:
         return _b64(hmac.new(self._index_key, _context(parts), hashlib.sha256).digest()[:_INDEX_BYTES])
 

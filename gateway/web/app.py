@@ -20,7 +20,7 @@ from gateway.core.transactions import TRANSACTIONS
 from gateway.settings import Settings
 from gateway.web.admin.app import build_admin
 from gateway.web.exchange import DICOMWEB_ROOT
-from gateway.web.handlers import health, metrics
+from gateway.web.handlers import health, metrics, withdrawals
 from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
 from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
@@ -48,6 +48,9 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app.router.add_get("/readyz", health.readyz)
     if settings.metrics.enabled:
         app.router.add_get("/metrics", metrics.scrape)
+    app.router.add_get("/withdrawals", withdrawals.feed)
+    app.router.add_post("/withdrawals/ack", withdrawals.acknowledge)
+    app.router.add_get("/withdrawals/key", withdrawals.public_key)
     app.add_subapp("/admin/", build_admin())
     for transaction in TRANSACTIONS:
         app.router.add_route(transaction.method, DICOMWEB_ROOT + transaction.path, transaction_handler(transaction))

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from gateway.core.dicom import PATIENT_ID
 from gateway.core.governance.chain import Verdict, verify
 from gateway.core.governance.disclosure import now
 from gateway.core.governance.model import Draft, OptOut
 from gateway.core.governance.store import GovernanceStore
-from gateway.core.pseudonyms.model import IdKind, ScopeSpec
+from gateway.core.governance.withdrawal import PatientObjects, given, since_last_withdrawal, withdrawal_draft
+from gateway.core.pseudonyms.model import IdKind, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.roles import RoleBook
+from gateway.core.rules.actions import Action
 from gateway.errors import BadRequest, IrreversibleScope, NotFound
 
 ADMIN_ROLE = "admin"  # API keys (or token roles) bound to it reach the admin API and nothing else
@@ -68,3 +71,34 @@ def admin_draft(
 ) -> Draft:
     return Draft(actor, ADMIN_ROLE, action, now(), scope, profile_version, real or {}, pseudonymous or {},
                  detail or {})
+
+
+async def record_withdrawal(
+    store: GovernanceStore, resolver: Resolver, book: RoleBook, optout: OptOut, objects: PatientObjects, actor: str
+) -> dict[str, int]:
+    """Write the `withdraw` entry of every scope that was given data of this patient since the opt-out's last
+    one (withdrawal.py). Returns, per scope, how many identifiers its entry lists."""
+    index = await store.optout_index(optout)
+    entries = since_last_withdrawal(await store.entries(), index)
+    listed: dict[str, int] = {}
+    for scope_name, scope_given in sorted(given(entries, objects).items()):
+        patients = await _patient_pseudonyms(resolver, book, scope_name, scope_given.patients)
+        draft = withdrawal_draft(actor, scope_name, index, optout.added_at, scope_given.uids, patients)
+        await store.append(draft)
+        listed[scope_name] = sum(len(values) for values in draft.pseudonymous.values())
+    return listed
+
+
+async def _patient_pseudonyms(resolver: Resolver, book: RoleBook, scope_name: str, patients: set[str]) -> set[str]:
+    """The pseudonyms the scope was given for these patients: none when no role of that scope shows PatientID
+    as a pseudonym (or no role uses the scope any more)."""
+    for role_name in book.names():
+        role = book.get(role_name)
+        scope = role.profile.scope if role is not None else None
+        if role is None or scope is None or scope.name != scope_name:
+            continue
+        if role.profile.action_for(PATIENT_ID) is not Action.PSEUDONYM:
+            return set()
+        mappings = await resolver.resolve(scope, Needs({IdKind.PATIENT: patients}))
+        return {mappings.get(IdKind.PATIENT, patient) for patient in patients}
+    return set()

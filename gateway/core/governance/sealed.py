@@ -62,6 +62,12 @@ class SealedGovernance:
             indexes = frozenset(sealed.index for sealed in await self._store.optouts())
         return Withdrawals(indexes, version, seal.key)
 
+    async def optout_index(self, optout: OptOut) -> str:
+        return (await self.unlock()).index(optout)
+
+    async def feed_seed(self) -> bytes:
+        return (await self.unlock()).key.subkey("withdrawal feed")
+
     async def append(self, draft: Draft) -> LedgerEntry:
         with metrics.governance_round_trip("append"):
             return await self._store.append(draft, (await self.unlock()).kept)

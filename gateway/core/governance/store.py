@@ -78,6 +78,12 @@ class GovernanceStore(_Common, Protocol):
     async def withdrawals(self, version: int) -> Withdrawals:
         """The registry as indexes only, for matching; `version` is the counter read just before."""
 
+    async def optout_index(self, optout: OptOut) -> str:
+        """The keyed hash the registry keys this opt-out by: what the withdrawal feed names it with."""
+
+    async def feed_seed(self) -> bytes:
+        """Secret material for the withdrawal feed's signing key, the same on every replica of this store."""
+
     # -- disclosure ledger ------------------------------------------------------------------------------
     async def append(self, draft: Draft) -> LedgerEntry:
         """Chain `draft` after the current last entry, atomically across processes."""

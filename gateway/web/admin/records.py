@@ -6,19 +6,22 @@ from importlib import resources
 
 from aiohttp import web
 
-from gateway.adapters.origin import holding_note, studies_held, studies_of
+from gateway.adapters.origin import holding_note, patient_objects, studies_of
 from gateway.core.governance import admin_actions
-from gateway.core.governance.admin_actions import opt_out_of, reidentify, scope_named
+from gateway.core.governance.admin_actions import opt_out_of, record_withdrawal, reidentify, scope_named
 from gateway.core.governance.chain import export_csv, export_json
 from gateway.core.governance.model import LedgerEntry, OptOut
+from gateway.core.governance.withdrawal import loop_status
 from gateway.core.pseudonyms.model import IdKind, Needs
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import BadRequest, NotFound, UpstreamError
 from gateway.web.admin.body import json_answer, json_body, text_field
-from gateway.web.admin.note import note
+from gateway.web.admin.note import note, principal_of
 from gateway.web.state import GOVERNANCE, OVERSIGHT, RESOLVER, ROLES, UPSTREAM
 
 _PAGE = resources.files("gateway.web.admin").joinpath("page.html")
 _DEFAULT_PAGE = 100
+_NO_FEED = ("warning: the withdrawal feed was not written, the origin could not be asked what it holds of the "
+            "patient; the opt-out is in force: add it again once the origin answers")
 
 
 async def page(request: web.Request) -> web.Response:
@@ -35,12 +38,25 @@ async def list_optouts(request: web.Request) -> web.Response:
 
 
 async def add_optout(request: web.Request) -> web.Response:
-    """Registers the opt-out and says how many studies of the patient the origin holds (0: a warning)."""
+    """Registers the opt-out, says how many studies of the patient the origin holds (0: a warning), and writes
+    the withdrawal feed's entries: per scope, what it was given of the patient. Repeating the call after the
+    origin failed writes what is still missing, never an entry twice."""
     optout = await _patient(request)
-    changed = await request.config_dict[GOVERNANCE].add_optout(optout)
+    store = request.config_dict[GOVERNANCE]
+    changed = await store.add_optout(optout)
     await _in_force(request)
-    held = await studies_held(request.config_dict[UPSTREAM], optout)
-    answer = {**_optout(optout), "changed": changed, "origin_studies": held, "note": holding_note(held)}
+    try:
+        objects = await patient_objects(request.config_dict[UPSTREAM], optout)
+    except UpstreamError:
+        answer: dict[str, object] = {**_optout(optout), "changed": changed, "origin_studies": None,
+                                     "note": holding_note(None),
+                  "withdrawals": None, "withdrawals_note": _NO_FEED}
+        return json_answer(answer, status=201 if changed else 200)
+    listed = await record_withdrawal(store, request.config_dict[RESOLVER], request.config_dict[ROLES], optout,
+                                     objects, principal_of(request).name)
+    held = len(objects.studies)
+    answer = {**_optout(optout), "changed": changed, "origin_studies": held, "note": holding_note(held),
+              "withdrawals": listed}
     return json_answer(answer, status=201 if changed else 200)
 
 
@@ -65,6 +81,15 @@ async def optout_disclosures(request: web.Request) -> web.Response:
     scopes = {scope: {level: sorted(values) for level, values in levels.items()} for scope, levels in found.items()}
     return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer,
                         "studies": sorted(studies), "scopes": scopes})
+
+
+async def optout_status(request: web.Request) -> web.Response:
+    """The withdrawal loop of one opt-out: per scope that received the patient's data, what its feed entry
+    lists, and when the scope fetched and acknowledged it."""
+    optout = await _patient(request)
+    store = request.config_dict[GOVERNANCE]
+    rows = loop_status(await store.entries(), await store.optout_index(optout))
+    return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer, "withdrawals": rows})
 
 
 async def _patient_pseudonyms(request: web.Request, scope_name: str, patients: set[str]) -> set[str]:
@@ -170,6 +195,7 @@ ROUTES = (
     ("POST", "/optouts", add_optout, "optouts.add"),
     ("DELETE", "/optouts", remove_optout, "optouts.remove"),
     ("POST", "/optouts/disclosures", optout_disclosures, "optouts.disclosures"),
+    ("POST", "/optouts/status", optout_status, "optouts.status"),
     ("GET", "/ledger", browse_ledger, "ledger.browse"),
     ("GET", "/ledger/verify", verify_ledger, "ledger.verify"),
     ("GET", "/ledger/export", export_ledger, "ledger.export"),
