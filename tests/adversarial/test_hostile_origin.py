@@ -12,9 +12,10 @@ import pytest
 import requests
 from support.gateway_server import GatewayProcess
 
-from adversarial.cases import ROUTES, Pseudonyms, learn_pseudonyms, run_case
-from adversarial.hostile_origin import HostileOrigin
+from adversarial.cases import OCTETS, ROUTES, Pseudonyms, learn_pseudonyms, run_case
+from adversarial.hostile_origin import HostileOrigin, frame_parts, multipart
 from adversarial.leaks import Scanner
+from gateway.demo.planted import PLANTED
 
 # Cases per (role, route) in CI; bench/fuzz_adversarial.py runs many more with the same generator.
 CASES = {"researcher": 24, "external": 24, "ai-service": 6}
@@ -55,3 +56,23 @@ def test_baseline_is_clean(hostile_origin: HostileOrigin, hostile_gateway: Gatew
                             timeout=10)
     assert response.status_code == 200
     assert not Scanner("researcher").scan(response.content)
+
+
+@pytest.mark.parametrize("role", ["researcher", "external"])
+def test_instance_bulkdata_is_refused_not_relayed(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms], role: str
+) -> None:
+    """Instance-level /bulkdata is every bulk value of the instance (PS3.18 Retrieve Bulkdata). An origin that offers
+    it sends private and removed values beside Pixel Data, each an octet-stream part the gateway cannot tell
+    apart: only a tag path says what a part is, so this resource is refused for de-identifying roles."""
+    hostile_origin.reset()
+    ct = hostile_origin.phantoms["a_ct"]
+    private = ({"Content-Type": "application/octet-stream"}, b"note on " + PLANTED["name.patient_a"].encode() + b" ")
+    hostile_origin.serve("bulk", multipart([*frame_parts(ct, hostile_origin.base), private], "application/octet-stream"))
+    try:
+        url = hostile_gateway.dicomweb_url + pseudonyms[role].path("instance") + "/bulkdata"
+        response = requests.get(url, headers={**hostile_gateway.headers(role), "Accept": OCTETS}, timeout=10)
+        assert not Scanner(role).scan(response.content)
+        assert response.status_code == 400 and "/bulk/" in response.json()["message"]
+    finally:
+        hostile_origin.reset()

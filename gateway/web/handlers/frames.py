@@ -2,7 +2,7 @@
 
 These resources carry pixels (which may show burned-in text) or binary values, so none is served before the
 instance's header has been judged by the role's engine: a withheld instance answers 404, an instance that
-needs a mask gets its frames masked (native pixels only) and no rendered image. The decision per instance is
+needs a mask gets its frames and rendered images masked (native pixels only). The decision per instance is
 cached for the life of the role's profile version, and filled ahead from every metadata answer.
 """
 
@@ -22,7 +22,7 @@ from gateway.core.rules.pixel_verdict import PixelVerdict, verdict_of
 from gateway.core.rules.pixels import mask_native
 from gateway.core.rules.profile import Profile
 from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
-from gateway.errors import NotFound, UpstreamProtocolError, Withheld
+from gateway.errors import BadRequest, NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.state import VERDICTS
@@ -79,6 +79,10 @@ def instance_path_of(path: str) -> str:
 
 
 async def retrieve_frames(exchange: Exchange, view: View) -> web.StreamResponse:
+    if exchange.target.template.endswith("/bulkdata"):
+        # Every bulk value of the instance, each an octet-stream part that says nothing of what it is: private
+        # and removed values could not be told from Pixel Data. Only a tag path names what is fetched.
+        raise BadRequest("this role fetches bulk data by the BulkDataURI of its metadata (.../bulk/{tag path})")
     real_path, to_public = await view.translate_path(exchange.target)
     verdict = await judge(exchange, instance_path_of(real_path))
     if exchange.transaction.name == "retrieve_bulkdata" and not bulk_allowed(exchange.role.profile, real_path):
@@ -93,8 +97,7 @@ async def retrieve_frames(exchange: Exchange, view: View) -> web.StreamResponse:
 def bulk_allowed(profile: Profile, real_path: str) -> bool:
     """Only values the role keeps may be fetched as bulkdata, at every step of the tag path (a removed attribute
     inside a kept sequence stays removed); top-level pixel data follows the pixel plan instead."""
-    tag_path = real_path.split("/bulk/", 1)[1] if "/bulk/" in real_path else "7fe00010"
-    steps = tag_path.split("/")
+    steps = real_path.split("/bulk/", 1)[1].split("/")
     tags, items = steps[0::2], steps[1::2]  # tag / item number / tag / ...
     if not all(item.isdigit() for item in items) or not all(_TAG.fullmatch(tag) for tag in tags):
         return False
