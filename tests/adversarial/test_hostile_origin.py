@@ -45,15 +45,17 @@ def test_hostile_origin_never_leaks(
     assert not failures, f"{len(failures)} of {CASES[role]} cases broke the property:\n" + "\n".join(failures[:25])
 
 
-def test_baseline_is_clean(hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess,
-                           pseudonyms: dict[str, Pseudonyms]) -> None:
+def test_baseline_is_clean(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms]
+) -> None:
     """The clean phantoms through the hostile origin's baseline: the harness itself finds nothing."""
     for role, known in pseudonyms.items():
         assert known.study and known.series and known.instance, role
     hostile_origin.reset()
     url = f"{hostile_gateway.dicomweb_url}/studies/{pseudonyms['researcher'].study}/metadata"
-    response = requests.get(url, headers={**hostile_gateway.headers("researcher"), "Accept": "application/dicom+json"},
-                            timeout=10)
+    response = requests.get(
+        url, headers={**hostile_gateway.headers("researcher"), "Accept": "application/dicom+json"}, timeout=10
+    )
     assert response.status_code == 200
     assert not Scanner("researcher").scan(response.content)
 
@@ -68,7 +70,9 @@ def test_instance_bulkdata_is_refused_not_relayed(
     hostile_origin.reset()
     ct = hostile_origin.phantoms["a_ct"]
     private = ({"Content-Type": "application/octet-stream"}, b"note on " + PLANTED["name.patient_a"].encode() + b" ")
-    hostile_origin.serve("bulk", multipart([*frame_parts(ct, hostile_origin.base), private], "application/octet-stream"))
+    hostile_origin.serve(
+        "bulk", multipart([*frame_parts(ct, hostile_origin.base), private], "application/octet-stream")
+    )
     try:
         url = hostile_gateway.dicomweb_url + pseudonyms[role].path("instance") + "/bulkdata"
         response = requests.get(url, headers={**hostile_gateway.headers(role), "Accept": OCTETS}, timeout=10)
