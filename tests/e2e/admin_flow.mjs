@@ -5,8 +5,9 @@
 // Options: adminUrl (the page), adminKey, role, instance {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID}
 // (real UIDs: admins preview real instances), badLine and goodLine (YAML appended to the role's text), keyword
 // (the attribute whose row the edit changes), ohifDir (where node_modules/playwright-core lives), chromium,
-// timeoutMs. Steps: sign in with the key → pick the role → preview the unedited rules → append the bad line and
-// validate (the error shows in place) → append the good line instead and preview (the row changes) → save.
+// timeoutMs, withdrawal {PatientID, IssuerOfPatientID} (optional). Steps: sign in with the key → pick the role →
+// preview the unedited rules → append the bad line and validate (the error shows in place) → append the good
+// line instead and preview (the row changes) → save → with `withdrawal`, the opt-out's withdrawal status.
 // Prints a JSON report on stdout (written even when a step fails; the exit code is 1 then); pytest asserts.
 
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ const CHROMIUM_FLAGS = [
 ];
 const timeout = options.timeoutMs ?? 30000;
 const report = { steps: [], error: null, original: null, before: null, validationError: null, after: null,
-  saveStatus: null, storedKey: null, console: [] };
+  saveStatus: null, storedKey: null, withdrawals: null, console: [] };
 
 async function previewRow(page) {
   await page.click('#preview');
@@ -87,6 +88,19 @@ try {
     || document.querySelector('#profile-error').textContent !== '');
   report.saveStatus = await page.textContent('#save-status');
   report.steps.push('saved');
+
+  if (options.withdrawal) {
+    await page.click('nav button[data-tab=optouts]');
+    await page.fill('#optout-id', options.withdrawal.PatientID);
+    await page.fill('#optout-issuer', options.withdrawal.IssuerOfPatientID);
+    await clearStatus(page, '#optout-status');
+    await page.click('#optout-loop');
+    await page.waitForFunction(() => document.querySelectorAll('#optout-withdrawals tbody tr').length > 0
+      || document.querySelector('#optout-status').textContent !== '');
+    report.withdrawals = await page.evaluate(() => [...document.querySelectorAll('#optout-withdrawals tbody tr')]
+      .map((tr) => ({ cells: [...tr.children].map((td) => td.textContent), pending: tr.className === 'pending' })));
+    report.steps.push('withdrawal status shown');
+  }
 } catch (error) {
   report.error = String(error).slice(0, 2000);
 } finally {

@@ -17,12 +17,14 @@ from support.gateway_server import ROLE_KEYS, GatewayProcess
 from support.redis_server import RedisServer
 
 from gateway.demo.orthanc import OrthancProcess
+from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
 
 FLOW = Path(__file__).with_name("admin_flow.mjs")
 CHROMIUM = Path("/usr/bin/chromium")
 JSON = {"Accept": "application/dicom+json"}
 REFRESH_S = 0.25  # governance.refresh_s, the default
+PATIENT_A = {"PatientID": PLANTED["id.patient_a"], "IssuerOfPatientID": PLANTED["id.patient_a_issuer"]}
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
@@ -60,7 +62,7 @@ def _researcher_sees_sex(gateway: GatewayProcess) -> bool:
     return all("00100040" in obj for obj in metadata)
 
 
-def _run_flow(ohif_installed: Path, gateway: GatewayProcess) -> dict[str, Any]:
+def _run_flow(ohif_installed: Path, gateway: GatewayProcess, withdrawal: dict[str, str]) -> dict[str, Any]:
     options = {
         "adminUrl": gateway.url + "/admin/",
         "adminKey": ROLE_KEYS["admin"],
@@ -71,6 +73,7 @@ def _run_flow(ohif_installed: Path, gateway: GatewayProcess) -> dict[str, Any]:
         "keyword": "PatientSex",
         "ohifDir": str(ohif_installed),
         "chromium": str(CHROMIUM),
+        "withdrawal": withdrawal,
     }
     node = shutil.which("node") or pytest.fail("node is missing: install Node.js 18+", pytrace=False)
     done = subprocess.run([node, str(FLOW), json.dumps(options)], capture_output=True, text=True, timeout=120,
@@ -88,7 +91,20 @@ def test_edit_preview_save_and_the_next_request_follows_the_new_rule(
 ) -> None:
     one, two = replicas
     assert _researcher_sees_sex(one) and _researcher_sees_sex(two)
-    report = _run_flow(ohif_installed, one)
+    # Patient A's CT study goes to researcher, then A opts out: the console shows the withdrawal waiting.
+    headers = {**one.headers("researcher"), **JSON}
+    studies = requests.get(one.dicomweb_url + "/studies", headers=headers, timeout=10).json()
+    for study in studies:
+        requests.get(one.dicomweb_url + f"/studies/{study['0020000D']['Value'][0]}/metadata", headers=headers,
+                     timeout=10).raise_for_status()
+    added = requests.post(one.url + "/admin/optouts", json=PATIENT_A, headers=one.headers("admin"), timeout=30)
+    assert added.status_code == 201 and added.json()["withdrawals"].get("researcher")
+    try:
+        report = _run_flow(ohif_installed, one, PATIENT_A)
+    finally:
+        requests.delete(one.url + "/admin/optouts", json=PATIENT_A, headers=one.headers("admin"), timeout=30)
+    [researcher] = [w for w in report["withdrawals"] if w["cells"][0] == "researcher"]
+    assert researcher["pending"] and researcher["cells"][3] == "not yet" and "instances" in researcher["cells"][2]
     try:
         assert report["storedKey"] is True
         assert report["before"] == {"before": "M", "after": "M", "change": "kept"}
