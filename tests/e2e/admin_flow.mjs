@@ -26,7 +26,8 @@ const report = { steps: [], error: null, original: null, before: null, validatio
   saveStatus: null, storedKey: null, withdrawals: null, console: [] };
 
 async function previewRow(page) {
-  await page.click('#preview');
+  await page.click('nav button[data-tab=preview]');
+  await page.click('#preview-run');
   await page.waitForFunction(() => /changed|withheld|failed|not found/.test(
     document.querySelector('#preview-status').textContent));
   return page.evaluate((keyword) => {
@@ -56,13 +57,14 @@ try {
   await page.fill('#key', options.adminKey);
   await page.click('#login button[type=submit]');
   await page.waitForFunction(() => document.querySelector('#login-status').textContent === 'signed in');
-  report.storedKey = await page.evaluate(() => sessionStorage.getItem('adminKey') !== null);
+  report.storedKey = await page.evaluate(() => sessionStorage.getItem('adminToken') !== null);
   report.steps.push('signed in');
 
   await page.selectOption('#role', options.role);
   await page.waitForFunction((role) => document.querySelector('#role-info').textContent.includes('version')
     && document.querySelector('#role').value === role, options.role);
   report.original = await page.inputValue('#profile');
+  await page.click('nav button[data-tab=preview]');
   for (const [id, value] of [['#study', options.instance.StudyInstanceUID],
     ['#series', options.instance.SeriesInstanceUID], ['#instance', options.instance.SOPInstanceUID]]) {
     await page.fill(id, value);
@@ -70,17 +72,20 @@ try {
   report.before = await previewRow(page);
   report.steps.push('previewed');
 
+  await page.click('nav button[data-tab=rules]');
   await page.fill('#profile', report.original + options.badLine);
   await page.click('#validate');
   await page.waitForFunction(() => document.querySelector('#profile-error').textContent !== '');
   report.validationError = await page.textContent('#profile-error');
   report.steps.push('validation error shown');
 
+  await page.click('nav button[data-tab=rules]');
   await page.fill('#profile', report.original + options.goodLine);
   await clearStatus(page, '#preview-status');
   report.after = await previewRow(page);
   report.steps.push('previewed the edit');
 
+  await page.click('nav button[data-tab=rules]');
   await clearStatus(page, '#save-status');
   await clearStatus(page, '#profile-error');
   await page.click('#save');

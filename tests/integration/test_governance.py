@@ -125,6 +125,13 @@ def test_the_admin_api_is_for_the_admin_role_only(replicas: Replicas) -> None:
     assert as_admin.status_code == 403
     page = requests.get(gateway.url + "/admin/", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    # The console's own files need no credential and hold no data; nothing else on disk is reachable.
+    for name, kind in (("app.js", "text/javascript"), ("api.js", "text/javascript"), ("style.css", "text/css")):
+        asset = requests.get(gateway.url + f"/admin/console/{name}", timeout=10)
+        assert asset.status_code == 200 and asset.headers["Content-Type"].startswith(kind)
+        assert "script-src 'self'" in asset.headers["Content-Security-Policy"]
+    for name in ("..%2Frecords.py", "records.py", "index.html", "APP.JS", "app.js.map"):
+        assert requests.get(gateway.url + f"/admin/console/{name}", timeout=10).status_code == 404, name
 
 
 @pytest.mark.parametrize("role", ["researcher", "external"])

@@ -1,6 +1,7 @@
 """The admin API: an aiohttp sub-application at /admin/, for principals of the `admin` role only.
 
-    GET    /admin/                              the admin page (static; it asks for the API key itself)
+    GET    /admin/                              the console (static; it asks for the credential itself)
+    GET    /admin/console/{name}                its modules and style sheet
     GET    /admin/roles                         every role: kind, scope, stored version, profile hash
     GET    /admin/roles/{role}                  the live YAML text and its version
     POST   /admin/roles/{role}/validate         {"text"} -> compiles, or 422 {file, key, reason}
@@ -34,6 +35,7 @@ from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 def build_admin() -> web.Application:
     admin = web.Application(middlewares=[gate])
     admin.router.add_get("/", records.page, name="page")
+    admin.router.add_get("/console/{name}", records.asset, name="asset")
     for method, path, handler, name in (*rules.ROUTES, *records.ROUTES):
         admin.router.add_route(method, path, handler, name=name)
     return admin
@@ -43,8 +45,8 @@ def build_admin() -> web.Application:
 async def gate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     route = request.match_info.route.name or "unknown"
     request[TRANSACTION] = f"admin.{route}"
-    if route == "page":
-        return await handler(request)  # the page holds no data; every call it makes comes back through here
+    if route in ("page", "asset"):
+        return await handler(request)  # the console holds no data; every call it makes comes back through here
     principal = await authenticate(request)
     if principal.role != ADMIN_ROLE:
         raise Forbidden("the admin API is for the admin role only")
