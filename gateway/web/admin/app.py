@@ -15,6 +15,9 @@
     GET    /admin/ledger/verify                 {intact, entries, bad_seq, problem}
     GET    /admin/ledger/export?format=csv|json
     POST   /admin/reidentify                    {scope, pseudonym} -> {kind, real}; 409 for irreversible scopes
+    POST   /admin/optouts/status                {PatientID, IssuerOfPatientID?} -> the withdrawal loop, per scope
+    GET    /admin/origin/studies?q=             studies by PatientID, AccessionNumber or name prefix (origin.py)
+    GET    /admin/origin/studies/{study}/series and .../series/{series}/instances, for the console's pickers
 
 Every request past authentication is an admin action and is recorded in the ledger (action, outcome status,
 and the identifiers it touched) before its response goes out; if the ledger cannot be written the admin
@@ -27,7 +30,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import records, rules
+from gateway.web.admin import origin, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -36,7 +39,7 @@ def build_admin() -> web.Application:
     admin = web.Application(middlewares=[gate])
     admin.router.add_get("/", records.page, name="page")
     admin.router.add_get("/console/{name}", records.asset, name="asset")
-    for method, path, handler, name in (*rules.ROUTES, *records.ROUTES):
+    for method, path, handler, name in (*rules.ROUTES, *records.ROUTES, *origin.ROUTES):
         admin.router.add_route(method, path, handler, name=name)
     return admin
 
