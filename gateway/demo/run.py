@@ -15,9 +15,10 @@ from gateway.demo.install import require_orthanc_installed
 from gateway.demo.ohif import demo_viewer
 from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.samples import sample_instances
+from gateway.demo.seed import demo_roles, seed_in_background
 from gateway.settings import Settings, settings_from_mapping
 
-ROLES = ("clinician", "researcher", "external", "ai-service")
+ROLES = ("clinician", "researcher", "external", "ai-service", "admin")
 REPO_ROLES = Path(__file__).resolve().parents[2] / "conf" / "roles"
 
 
@@ -30,8 +31,9 @@ def run_demo(*, workdir: Path, port: int) -> int:
             orthanc.upload(instance)
         settings = _settings(workdir, port, orthanc.dicomweb_url)
         _announce(settings)
-        researcher_key = next(key for key, role in settings.auth.api_keys.items() if role == "researcher")
-        with demo_viewer(f"http://127.0.0.1:{port}/dicom-web", researcher_key, role="researcher"):
+        keys = {role: key for key, role in settings.auth.api_keys.items()}
+        seed_in_background(workdir, f"http://127.0.0.1:{port}", keys)
+        with demo_viewer(f"http://127.0.0.1:{port}/dicom-web", keys["researcher"], role="researcher"):
             _serve(settings)
     return 0
 
@@ -46,31 +48,45 @@ def _kept(path: Path, make: str) -> str:
 
 def _settings(workdir: Path, port: int, upstream: str) -> Settings:
     secret = _kept(workdir / "secret", secrets.token_urlsafe(32))
-    keys = json.loads(_kept(workdir / "api-keys.json", json.dumps({r: secrets.token_urlsafe(24) for r in ROLES})))
+    keys = _keys(workdir / "api-keys.json")
     raw = {
         "listen": {"host": "127.0.0.1", "port": port},
         "upstream": {"url": upstream, "timeout_s": 30},
         "store": {"url": f"sqlite:///{workdir / 'pseudonyms.sqlite3'}"},
         "secret": secret,
         "auth": {"api_keys": {key: role for role, key in keys.items()}},
-        "roles_dir": str(REPO_ROLES),
+        "roles_dir": str(demo_roles(workdir, REPO_ROLES)),
         "cors": {"allow_origins": ["*"]},
         "log_level": "WARNING",
     }
     return settings_from_mapping(raw, source=str(workdir / "demo"))
 
 
+def _keys(path: Path) -> dict[str, str]:
+    """One key per role, kept across runs; a role added since the last run (admin) gets its key now."""
+    keys: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if any(role not in keys for role in ROLES):
+        keys = {role: keys.get(role) or secrets.token_urlsafe(24) for role in ROLES}
+        path.write_text(json.dumps(keys))
+        os.chmod(path, 0o600)
+    return keys
+
+
 def _announce(settings: Settings) -> None:
-    base = f"http://{settings.listen.host}:{settings.listen.port}/dicom-web"
+    host = f"http://{settings.listen.host}:{settings.listen.port}"
+    base = host + "/dicom-web"
     keys = {role: key for key, role in settings.auth.api_keys.items()}
-    print(f"\nGateway: {base}\n\nAPI keys (Authorization: Bearer <key>):")
+    print(
+        f"\nGateway: {base}\nConsole: {host}/admin/  (sign in with the admin key)\n\n"
+        "API keys (Authorization: Bearer <key>):"
+    )
     for role, key in keys.items():
         print(f"  {role:<11} {key}")
     print(
         "\nTry:\n"
         f"  curl -H 'Authorization: Bearer {keys['researcher']}' -H 'Accept: application/dicom+json' "
         f"'{base}/studies?includefield=00081030'\n"
-        "  python -c \"from dicomweb_client.api import DICOMwebClient; "
+        '  python -c "from dicomweb_client.api import DICOMwebClient; '
         f"c = DICOMwebClient('{base}', headers={{'Authorization': 'Bearer {keys['clinician']}'}}); "
         "print(len(c.search_for_studies()), 'studies')\"\n\nCtrl-C stops everything.\n",
         flush=True,

@@ -74,3 +74,29 @@ def test_rendered_images_have_the_band_blanked(
     image = np.asarray(Image.open(io.BytesIO(response.content)).convert("L"))
     assert image.shape == size[::-1]
     assert not image[:BAND].any() and image[BAND + 2 :].any()
+
+
+def test_an_instance_a_pixel_rule_cleans_is_listed_in_searches(
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess], tmp_path: Path
+) -> None:
+    """The ultrasound's BurnedInAnnotation YES withholds it unless a rule masks it, and the rule matches on device
+    and image size: a search must ask the origin for those, or the rule never applies in a list."""
+    roles = tmp_path / "roles"
+    shutil.copytree(REPO / "conf" / "roles", roles)
+    profile = yaml.safe_load((roles / "researcher.yaml").read_text())
+    profile["scope"]["name"] = "masked"
+    match = {"Manufacturer": "ACME Medical Systems", "ManufacturerModelName": "Synthetica US", "Rows": 96,
+             "Columns": 128}  # fmt: skip
+    profile["pixel_rules"] = [{"match": match, "regions": [[0, 0, 128, 16]]}]
+    (roles / "masked.yaml").write_text(yaml.safe_dump(profile))
+    keys = {key: role for role, key in ROLE_KEYS.items()} | {KEY: "masked"}
+    gateway = start_gateway(orthanc.dicomweb_url, roles_dir=str(roles), auth={"api_keys": keys})
+    for level in ("series", "instances"):
+        found = _get(gateway, f"/{level}?Modality=US", "application/dicom+json").json()
+        assert len(found) == 1, level
+    as_researcher = requests.get(
+        gateway.dicomweb_url + "/series?Modality=US",
+        timeout=30,
+        headers={**gateway.headers("researcher"), "Accept": "application/dicom+json"},
+    )
+    assert as_researcher.json() == []  # no rule for researcher: still withheld

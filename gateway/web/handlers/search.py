@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.adapters.upstream import JsonLimit
 from gateway.core.pseudonyms.model import IdKind
 from gateway.core.qido import QueryPlan, passes, plan_search, upstream_query
+from gateway.core.rules.withhold import SCREEN_TAGS
 from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -21,6 +22,10 @@ from gateway.web.view import JsonObject, View, json_response, require_json
 # What the engine needs to judge a result whatever the client asked for: the patient (one pseudonym and one
 # date shift per patient at every level), and modality, SOP class and burned-in flags (withholding).
 _JUDGING_FIELDS = ("00100020", "00100021", "00080060", "00080061", "00080016", "00280301")
+# Pixel rules match on device and image size. A search answer holds neither unless asked, and a rule that cannot
+# match leaves the instance withheld from every list, though it is served masked.
+_PIXEL_RULE_FIELDS = tuple(SCREEN_TAGS[keyword] for keyword in ("Manufacturer", "ManufacturerModelName", "Rows",
+                                                                "Columns"))  # fmt: skip
 
 
 async def search(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -37,7 +42,8 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     if real is None or known is None:
         return _answer([], warnings)
     path = known[0]
-    query = upstream_query(plan, real) + [("includefield", field) for field in _JUDGING_FIELDS]
+    judging = _JUDGING_FIELDS + (_PIXEL_RULE_FIELDS if profile.pixel_rules else ())
+    query = upstream_query(plan, real) + [("includefield", field) for field in judging]
     results = await _collect(exchange, view, path, plan, query)
     end = None if plan.limit is None else plan.offset + plan.limit
     window = results[plan.offset : end]
