@@ -79,6 +79,23 @@ class Store(_Section):
 OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 
+class OidcConsole(_Section):
+    """The console's sign-in: the authorization code flow with PKCE, the console being a public client. The
+    provider must allow this client the redirect URI `<gateway>/admin/`, and CORS on its token endpoint."""
+
+    authorization_endpoint: str
+    token_endpoint: str
+    client_id: str
+    scope: str = "openid"
+
+    @field_validator("authorization_endpoint", "token_endpoint")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
 class Oidc(_Section):
     """Bearer tokens from an OpenID Connect provider (Keycloak, Entra ID, ...), verified against its JWKS."""
 
@@ -91,6 +108,7 @@ class Oidc(_Section):
     leeway_s: Annotated[float, Field(ge=0, le=300)] = 30.0
     roles_claim: str = "realm_access.roles"  # a dotted path into the token's claims
     role_map: dict[str, str]  # claim value -> gateway role; the first entry the token carries decides
+    console: OidcConsole | None = None  # sign-in for the admin console; without it the console takes a key or token
 
     @field_validator("algorithms")
     @classmethod

@@ -3,7 +3,8 @@
 //   import { runConsole } from './console_browser.mjs';
 //   await runConsole(options, async (page, report) => { ...steps, setting fields of report... });
 //
-// Options every flow gets from tests/e2e/console_support.py: consoleUrl, adminKey, ohifDir, chromium,
+// Options every flow gets from tests/e2e/console_support.py: consoleUrl, adminKey (null: the flow signs in
+// itself), ohifDir, chromium,
 // screenshot (a PNG path, written at the end of the steps, and also when a step fails), timeoutMs.
 // The JSON report is printed on stdout whatever happens; `error` is null when every step passed.
 
@@ -33,10 +34,12 @@ export async function runConsole(options, steps) {
     page.setDefaultTimeout(timeout);
     page.on('console', (m) => { if (m.type() === 'error') report.console.push(m.text().slice(0, 300)); });
     await page.goto(options.consoleUrl);
-    await page.fill('#key', options.adminKey);
-    await page.click('#login button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('#login-status').textContent === 'signed in');
-    report.steps.push('signed in');
+    if (options.adminKey) {  // without a key, the flow signs in itself (OIDC)
+      await page.fill('#key', options.adminKey);
+      await page.click('#login button[type=submit]');
+      await page.waitForFunction(() => document.querySelector('#login-status').textContent === 'signed in');
+      report.steps.push('signed in');
+    }
     await steps(page, report);
   } catch (error) {
     report.error = String(error).slice(0, 2000);

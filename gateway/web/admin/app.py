@@ -2,6 +2,7 @@
 
     GET    /admin/                              the console (static; it asks for the credential itself)
     GET    /admin/console/{name}                its modules and style sheet
+    GET    /admin/sign-in                       how the console signs in: {oidc: null | the PKCE client's endpoints}
     GET    /admin/roles                         every role: kind, scope, stored version, profile hash
     GET    /admin/roles/{role}                  the live YAML text and its version
     POST   /admin/roles/{role}/validate         {"text"} -> compiles, or 422 {file, key, reason}
@@ -39,6 +40,7 @@ def build_admin() -> web.Application:
     admin = web.Application(middlewares=[gate])
     admin.router.add_get("/", records.page, name="page")
     admin.router.add_get("/console/{name}", records.asset, name="asset")
+    admin.router.add_get("/sign-in", records.sign_in, name="sign_in")
     for method, path, handler, name in (*rules.ROUTES, *records.ROUTES, *origin.ROUTES):
         admin.router.add_route(method, path, handler, name=name)
     return admin
@@ -48,7 +50,7 @@ def build_admin() -> web.Application:
 async def gate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     route = request.match_info.route.name or "unknown"
     request[TRANSACTION] = f"admin.{route}"
-    if route in ("page", "asset"):
+    if route in ("page", "asset", "sign_in"):
         return await handler(request)  # the console holds no data; every call it makes comes back through here
     principal = await authenticate(request)
     if principal.role != ADMIN_ROLE:

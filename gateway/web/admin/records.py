@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -15,16 +16,18 @@ from gateway.core.governance.model import LedgerEntry, OptOut
 from gateway.core.governance.withdrawal import loop_status
 from gateway.core.pseudonyms.model import IdKind, Needs
 from gateway.errors import BadRequest, NotFound, UpstreamError
+from gateway.settings import OidcConsole
 from gateway.web.admin.body import json_answer, json_body, text_field
 from gateway.web.admin.note import note, principal_of
-from gateway.web.state import GOVERNANCE, OVERSIGHT, RESOLVER, ROLES, UPSTREAM
+from gateway.web.state import GOVERNANCE, OVERSIGHT, RESOLVER, ROLES, SETTINGS, UPSTREAM
 
 _CONSOLE = resources.files("gateway.web.admin").joinpath("console")
 _ASSET = re.compile(r"[a-z_]+\.(js|css)")
 _TYPES = {"js": "text/javascript", "css": "text/css"}
 # The console's modules come from the gateway alone; a strict policy keeps anything else (a CDN, an injected
-# script, a form posting elsewhere) out. Rendered previews are blobs of the admin API's own answers.
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+# script, a form posting elsewhere) out. Rendered previews are blobs of the admin API's own answers; the one
+# other place the page may call is the OIDC provider's token endpoint, to finish a sign-in.
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'{}; "
         "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 _DEFAULT_PAGE = 100
 _NO_FEED = ("warning: the withdrawal feed was not written, the origin could not be asked what it holds of the "
@@ -32,7 +35,7 @@ _NO_FEED = ("warning: the withdrawal feed was not written, the origin could not 
 
 
 async def page(request: web.Request) -> web.Response:
-    return _static("index.html", "text/html")
+    return _static(request, "index.html", "text/html")
 
 
 async def asset(request: web.Request) -> web.Response:
@@ -41,13 +44,31 @@ async def asset(request: web.Request) -> web.Response:
     match = _ASSET.fullmatch(name)
     if match is None or not _CONSOLE.joinpath(name).is_file():
         raise NotFound()
-    return _static(name, _TYPES[match.group(1)])
+    return _static(request, name, _TYPES[match.group(1)])
 
 
-def _static(name: str, content_type: str) -> web.Response:
+async def sign_in(request: web.Request) -> web.Response:
+    """How the console may sign in: always with a key or token; with OIDC when `auth.oidc.console` is set."""
+    console = _oidc_console(request)
+    return json_answer({"oidc": console.model_dump() if console is not None else None})
+
+
+def _oidc_console(request: web.Request) -> OidcConsole | None:
+    oidc = request.config_dict[SETTINGS].auth.oidc
+    return oidc.console if oidc is not None else None
+
+
+def _static(request: web.Request, name: str, content_type: str) -> web.Response:
+    console = _oidc_console(request)
+    token_origin = "" if console is None else " " + _origin(console.token_endpoint)
     return web.Response(text=_CONSOLE.joinpath(name).read_text(encoding="utf-8"), content_type=content_type,
-                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-store",
+                        headers={"Content-Security-Policy": _CSP.format(token_origin), "Cache-Control": "no-store",
                                  "X-Content-Type-Options": "nosniff"})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # -- opt-outs ------------------------------------------------------------------------------------------

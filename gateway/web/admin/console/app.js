@@ -1,5 +1,6 @@
 // The console shell: sign-in, the section tabs (arrow keys move between them), and each section's module.
 import { $, api, credential, el, problem, setCredential } from "./api.js";
+import { finishOidc, oidcConfig, startOidc } from "./signin.js";
 import * as roles from "./roles.js";
 import * as preview from "./preview.js";
 import * as optouts from "./optouts.js";
@@ -61,6 +62,17 @@ $("login").addEventListener("submit", (event) => {
 });
 $("logout").addEventListener("click", () => { setCredential(""); location.reload(); });
 
-buildTabs();
-show(SECTIONS[0].id);
-if (credential()) signedIn();
+async function start() {
+  buildTabs();
+  show(SECTIONS[0].id);
+  const oidc = await oidcConfig();
+  if (oidc) {
+    $("oidc-login").hidden = false;
+    $("oidc-login").addEventListener("click", () => startOidc(oidc));
+  }
+  const token = await finishOidc(oidc);
+  if (token) setCredential(token);
+  if (credential()) await signedIn();
+}
+
+start();
