@@ -77,7 +77,10 @@ def _error(exc: Exception) -> tuple[int, web.Response]:
     if isinstance(exc, GatewayError):
         return exc.status, error_response(exc.status, exc.public_message)
     if isinstance(exc, web.HTTPException):
-        return exc.status, error_response(exc.status, exc.reason or "")
+        response = error_response(exc.status, exc.reason or "")
+        if "Allow" in exc.headers:  # a 405 names the methods the resource offers (PS3.18 8.5, RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return exc.status, response
     log.error("unhandled error", extra={"error": type(exc).__name__, "where": _where(exc)})
     return 500, error_response(500, "internal gateway error")
 

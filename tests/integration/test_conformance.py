@@ -86,3 +86,12 @@ def test_unknown_study_in_a_search_path_answers_as_the_origin_does(
             response = _get(gateway, role, f"/studies/{study}/{level}")
             assert (response.status_code, response.content or b"[]") == (direct.status_code, direct.content or b"[]")
             _assert_empty(response)
+
+
+@pytest.mark.parametrize("role", ["clinician", "researcher"])
+def test_a_method_the_resource_does_not_offer_is_405_with_allow(gateway: GatewayProcess, role: str) -> None:
+    # PS3.18 8.5: a 405 names the methods the resource does offer.
+    response = requests.delete(gateway.dicomweb_url + "/studies", headers=gateway.headers(role), timeout=30)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET", "POST"}
+    assert response.json()["message"]
