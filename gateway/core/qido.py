@@ -30,6 +30,9 @@ from gateway.core.rules.profile import Profile
 from gateway.errors import BadRequest
 
 RESERVED = frozenset({"limit", "offset", "fuzzymatching", "emptyvaluematching", "multiplevaluematching"})
+# PS3.18 8.3.3.1: stand-ins for the Accept and Accept-Charset headers, judged with them by the shell; the answer
+# is the gateway's own DICOM JSON, so they never go upstream.
+MEDIA = frozenset({"accept", "charset"})
 _UID_TAGS = {0x0020000D, 0x0020000E, 0x00080018}
 _PSEUDONYM_KINDS = {0x00100020: IdKind.PATIENT, 0x00080050: IdKind.ACCESSION, 0x00200010: IdKind.STUDY_ID}
 _WILDCARD = re.compile(r"[*?]")
@@ -61,6 +64,8 @@ def plan_search(query: Iterable[tuple[str, str]], profile: Profile) -> QueryPlan
     for name, value in query:
         if name in RESERVED:
             _reserved(plan, name, value)
+        elif name in MEDIA:
+            continue
         elif name == "includefield":
             plan.passthrough.append((name, value))
         else:

@@ -181,9 +181,9 @@ _JSON_TYPES = ("application/dicom+json", "application/json", "application/*", "*
 
 def require_json(request: web.Request) -> None:
     """De-identified searches and metadata are served as DICOM JSON only (the XML forms are not offered)."""
-    accept = request.headers.get("Accept")
-    if accept and not any(kind in accept for kind in _JSON_TYPES):
-        raise NotAcceptable("this role is served application/dicom+json only")
+    for accept in (request.headers.get("Accept"), request.query.get("accept")):  # PS3.18 8.3.3.1: either
+        if accept and not any(kind in accept for kind in _JSON_TYPES):
+            raise NotAcceptable("this role is served application/dicom+json only")
 
 
 def own_headers(exchange: Exchange, content_type: str) -> dict[str, str]:

@@ -95,3 +95,22 @@ def test_a_method_the_resource_does_not_offer_is_405_with_allow(gateway: Gateway
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"GET", "POST"}
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"accept": "application/dicom+json"}, 200),
+        ({"charset": "utf-8"}, 200),
+        ({"accept": 'multipart/related; type="application/dicom+xml"'}, 406),
+    ],
+)
+def test_the_accept_and_charset_query_parameters_are_media_not_matching_keys(
+    gateway: GatewayProcess, params: dict[str, str], status: int
+) -> None:
+    # PS3.18 8.3.3.1: `accept` and `charset` may stand in for the headers; they are never attributes to match.
+    response = requests.get(gateway.dicomweb_url + "/studies", params=params, timeout=30,
+                            headers=gateway.headers("researcher"))  # fmt: skip
+    assert response.status_code == status, response.text[:200]
+    if status == 200:
+        assert len(response.json()) == len(_get(gateway, "researcher", "/studies").json())

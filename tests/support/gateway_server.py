@@ -71,7 +71,7 @@ class GatewayProcess:
                 [sys.executable, "-m", "gateway", "serve", "--config", str(self.config_path)],
                 stdout=log, stderr=log, env=env, cwd=REPO,
             )  # fmt: skip
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45  # a loaded 2-core machine has taken over 20 s to import and bind
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited early:\n{self.log_path.read_text()[-3000:]}")
@@ -80,6 +80,7 @@ class GatewayProcess:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.1)
+        self.stop()  # never leave it running behind a failed start
         raise RuntimeError(f"gateway did not start:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
