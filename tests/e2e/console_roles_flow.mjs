@@ -8,10 +8,16 @@ const text = (page, selector) => page.textContent(selector);
 
 await runConsole(options, async (page, report) => {
   await openSection(page, 'rules');
+  // An identity role shows only what applies to it: its permissions.
+  await page.selectOption('#role', options.identityRole);
+  await page.waitForFunction((role) => document.querySelector('#form-fields').dataset.role === role,
+    options.identityRole);
+  report.identityFields = await page.evaluate(() => [...document.querySelectorAll('#form-fields input, '
+    + '#form-fields select')].map((n) => n.id));
   await page.selectOption('#role', options.role);
   await page.waitForFunction((role) => document.querySelector('#role').value === role
     && document.querySelector('#role-info').textContent.includes('version')
-    && document.querySelector('#perm-search') !== null, options.role);
+    && document.querySelector('#form-fields').dataset.role === role, options.role);
   report.original = await page.inputValue('#profile');
   const box = `#opt-${options.option}`;
   report.optionLabel = await page.evaluate((s) => document.querySelector(s).closest('label').textContent, box);
@@ -56,6 +62,20 @@ await runConsole(options, async (page, report) => {
   report.tagShown = await page.evaluate(() => document.activeElement.closest('tr').querySelector('td.tag')
     .textContent);
   report.steps.push('override added');
+
+  // A pixel rule, as numbers: one that does not fit its image is named, and removing it clears the error.
+  await page.focus('#pixel-rule-add');
+  await page.keyboard.press('Enter');
+  await page.fill('#pixel-1-Columns', '100');
+  await page.fill('#pixel-1-region-1-width', '200');
+  await page.waitForFunction(() => document.querySelector('#form-error').textContent.includes('pixel_rules'));
+  report.pixelError = await text(page, '#form-error');
+  report.pixelYaml = await page.inputValue('#profile');
+  await page.click('button[aria-label="Remove pixel rule 1"]');
+  await page.waitForFunction(() => document.querySelector('#form-error').textContent === ''
+    && document.querySelector('#live-status').textContent.startsWith('checked: valid')
+    && document.querySelector('li[data-pixel-rule]') === null);
+  report.steps.push('pixel rule named and removed');
 
   await page.focus('#save');
   await page.keyboard.press('Enter');

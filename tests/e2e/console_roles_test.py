@@ -61,8 +61,9 @@ def test_the_form_edits_a_role_and_the_next_search_follows(ohif_installed: Path,
     report = run_console_flow(ohif_installed, gateway, "console_roles_flow", role="researcher",
                               option="retain-patient-characteristics", badKeyword="NoSuchKeyword",
                               prefix="StudyDesc", keyword="StudyDescription", action="remove",
-                              expectedStatuses=[422])  # fmt: skip
+                              identityRole="clinician", expectedStatuses=[422])  # fmt: skip
     try:
+        assert report["identityFields"] == ["perm-search", "perm-retrieve", "perm-store"]
         assert report["optionChecked"] is True
         assert "Retain Patient Characteristics: keep sex, age, size and weight" in report["optionLabel"]
         assert report["yamlToForm"] is True
@@ -74,6 +75,10 @@ def test_the_form_edits_a_role_and_the_next_search_follows(ohif_installed: Path,
         assert {"value": "StudyDescription", "tag": "(0008,1030)"} in report["suggestions"]
         assert all(s["value"].startswith("StudyDesc") for s in report["suggestions"])
         assert report["tagShown"] == "(0008,1030) LO"
+        assert report["pixelError"].startswith("researcher.yaml: pixel_rules.0")
+        assert "wider than the Columns" in report["pixelError"]
+        pixel_rules = yaml.safe_load(report["pixelYaml"])["pixel_rules"]
+        assert pixel_rules == [{"match": {"Columns": 100}, "regions": [[0, 0, 200, 1]]}]
         assert report["saveStatus"].startswith("saved as version 1")
         assert report["roleInfo"].startswith("version 1,")
         assert "StudyDescription: remove" in report["savedText"]

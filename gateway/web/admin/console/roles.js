@@ -89,7 +89,9 @@ function yamlEdited(event) {
 
 function run(step) {
   state.formTimer = state.yamlTimer = null;
-  state.running = state.running.then(() => step(++state.seq));
+  state.running = state.running.then(() => step(++state.seq)).catch(() => {
+    $("live-status").textContent = "the gateway did not answer; edit again to retry";
+  });
   return state.running;
 }
 

@@ -18,6 +18,7 @@ export function buildForm(root, state, edited) {
       overrides(data.overrides || {}, schema, state, edited), pixelRules(data.pixel_rules || [], schema, state, edited));
   }
   root.replaceChildren(...parts);
+  root.dataset.role = state.role; // which role the fields now show
 }
 
 export function readForm(root, state) {
