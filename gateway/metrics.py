@@ -15,6 +15,8 @@ request or round trip, never once per chunk.
 The series live in the gateway's own registry, not prometheus-client's global one, so building several apps
 in one process (the tests do) never registers a collector twice. This module does not import aiohttp: the
 pseudonym store's resolver calls it, and `gateway/core/` stays free of the web framework.
+
+The same calls feed `HISTORY` (history.py): the last hour per minute, which the admin console's overview shows.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from contextlib import AbstractContextManager, contextmanager
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.history import History
+
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+HISTORY = History()  # the last hour per minute, for the console's overview (this process's counts only)
 
 # A whole-study retrieve can run for minutes; the default buckets stop at 10 s.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -104,6 +109,7 @@ def request_done(transaction: str, role: str, status: int, seconds: float, body_
     REQUESTS.labels(transaction, role, str(status)).inc()
     LATENCY.labels(transaction, role).observe(seconds)
     RESPONSE_BYTES.labels(transaction, role).inc(body_bytes)
+    HISTORY.request(role, status, seconds)
 
 
 def deidentified(form: str) -> None:
@@ -111,7 +117,9 @@ def deidentified(form: str) -> None:
 
 
 def withheld(form: str, reason: str) -> None:
-    WITHHELD.labels(form, reason_code(reason)).inc()
+    code = reason_code(reason)
+    WITHHELD.labels(form, code).inc()
+    HISTORY.withheld(code)
 
 
 def upstream_answered(transaction: str, status: int, seconds: float) -> None:
@@ -129,6 +137,7 @@ def upstream_done(transaction: str, seconds: float, waited: float, body_bytes: i
 
 def upstream_error(transaction: str, kind: str) -> None:
     UPSTREAM_ERRORS.labels(transaction, kind).inc()
+    HISTORY.error(f"upstream {kind}")
 
 
 def store_round_trip(operation: str) -> AbstractContextManager[None]:

@@ -60,6 +60,7 @@ try {
   report.storedKey = await page.evaluate(() => sessionStorage.getItem('adminToken') !== null);
   report.steps.push('signed in');
 
+  await page.click('nav button[data-tab=rules]');  // the console opens on the Overview
   await page.selectOption('#role', options.role);
   await page.waitForFunction((role) => document.querySelector('#role-info').textContent.includes('version')
     && document.querySelector('#role').value === role, options.role);

@@ -46,19 +46,27 @@ def replicas(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) 
 
 def _cr_instance(gateway: GatewayProcess) -> dict[str, str]:
     study = STUDY_UIDS["b_cr"]
-    instance = requests.get(gateway.dicomweb_url + f"/studies/{study}/instances",
-                            headers={**gateway.headers("clinician"), **JSON}, timeout=10).json()[0]
-    return {"StudyInstanceUID": study, "SeriesInstanceUID": instance["0020000E"]["Value"][0],
-            "SOPInstanceUID": instance["00080018"]["Value"][0]}
+    instance = requests.get(
+        gateway.dicomweb_url + f"/studies/{study}/instances",
+        headers={**gateway.headers("clinician"), **JSON},
+        timeout=10,
+    ).json()[0]
+    return {
+        "StudyInstanceUID": study,
+        "SeriesInstanceUID": instance["0020000E"]["Value"][0],
+        "SOPInstanceUID": instance["00080018"]["Value"][0],
+    }
 
 
 def _researcher_sees_sex(gateway: GatewayProcess) -> bool:
     headers = {**gateway.headers("researcher"), **JSON}
-    studies = requests.get(gateway.dicomweb_url + "/studies", headers=headers, params={"includefield": "00080061"},
-                           timeout=10).json()
+    studies = requests.get(
+        gateway.dicomweb_url + "/studies", headers=headers, params={"includefield": "00080061"}, timeout=10
+    ).json()
     cr = next(s for s in studies if "CR" in s.get("00080061", {}).get("Value", []))
-    metadata = requests.get(gateway.dicomweb_url + f"/studies/{cr['0020000D']['Value'][0]}/metadata",
-                            headers=headers, timeout=10).json()
+    metadata = requests.get(
+        gateway.dicomweb_url + f"/studies/{cr['0020000D']['Value'][0]}/metadata", headers=headers, timeout=10
+    ).json()
     return all("00100040" in obj for obj in metadata)
 
 
@@ -76,8 +84,9 @@ def _run_flow(ohif_installed: Path, gateway: GatewayProcess, withdrawal: dict[st
         "withdrawal": withdrawal,
     }
     node = shutil.which("node") or pytest.fail("node is missing: install Node.js 18+", pytrace=False)
-    done = subprocess.run([node, str(FLOW), json.dumps(options)], capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [node, str(FLOW), json.dumps(options)], capture_output=True, text=True, timeout=120, check=False
+    )
     try:
         report: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -95,8 +104,9 @@ def test_edit_preview_save_and_the_next_request_follows_the_new_rule(
     headers = {**one.headers("researcher"), **JSON}
     studies = requests.get(one.dicomweb_url + "/studies", headers=headers, timeout=10).json()
     for study in studies:
-        requests.get(one.dicomweb_url + f"/studies/{study['0020000D']['Value'][0]}/metadata", headers=headers,
-                     timeout=10).raise_for_status()
+        requests.get(
+            one.dicomweb_url + f"/studies/{study['0020000D']['Value'][0]}/metadata", headers=headers, timeout=10
+        ).raise_for_status()
     added = requests.post(one.url + "/admin/optouts", json=PATIENT_A, headers=one.headers("admin"), timeout=30)
     assert added.status_code == 201 and added.json()["withdrawals"].get("researcher")
     try:
@@ -115,7 +125,11 @@ def test_edit_preview_save_and_the_next_request_follows_the_new_rule(
         time.sleep(REFRESH_S)
         assert not _researcher_sees_sex(two)  # and on the other one, once its view refreshed
     finally:
-        restore = requests.put(one.url + "/admin/roles/researcher", headers=one.headers("admin"),
-                               json={"text": report["original"]}, timeout=10)
+        restore = requests.put(
+            one.url + "/admin/roles/researcher",
+            headers=one.headers("admin"),
+            json={"text": report["original"]},
+            timeout=10,
+        )
         assert restore.status_code == 200
     assert _researcher_sees_sex(one)

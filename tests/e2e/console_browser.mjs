@@ -4,8 +4,10 @@
 //   await runConsole(options, async (page, report) => { ...steps, setting fields of report... });
 //
 // Options every flow gets from tests/e2e/console_support.py: consoleUrl, adminKey (null: the flow signs in
-// itself), ohifDir, chromium,
-// screenshot (a PNG path, written at the end of the steps, and also when a step fails), timeoutMs.
+// itself), ohifDir, chromium, screenshot (a PNG path, written at the end of the steps, and also when a step
+// fails), timeoutMs, and expectedStatuses (optional): statuses of admin API answers the flow provokes on purpose
+// (422 for a profile that does not compile); chromium logs each as a console error, which is then not counted.
+// Any other status that failed a load is counted, with its URL's path.
 // The JSON report is printed on stdout whatever happens; `error` is null when every step passed.
 
 import fs from 'node:fs';
@@ -17,6 +19,8 @@ const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
+
+const STATUS_TEXT = { 400: '(Bad Request)', 403: '(Forbidden)', 404: '(Not Found)', 409: '(Conflict)', 422: '(Unprocessable Entity)' };
 
 export async function runConsole(options, steps) {
   const { chromium } = createRequire(path.join(options.ohifDir, 'package.json'))('playwright-core');
@@ -32,7 +36,15 @@ export async function runConsole(options, steps) {
     });
     page = context.pages()[0] ?? await context.newPage();
     page.setDefaultTimeout(timeout);
-    page.on('console', (m) => { if (m.type() === 'error') report.console.push(m.text().slice(0, 300)); });
+    const expected = new Set(options.expectedStatuses ?? []);
+    const expectedLoad = (text) => [...expected].some((status) => text ===
+      `Failed to load resource: the server responded with a status of ${status} ${STATUS_TEXT[status] ?? ''}`.trim());
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !expectedLoad(m.text())) report.console.push(m.text().slice(0, 300));
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !expected.has(r.status())) report.console.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
     await page.goto(options.consoleUrl);
     if (options.adminKey) {  // without a key, the flow signs in itself (OIDC)
       await page.fill('#key', options.adminKey);

@@ -118,7 +118,7 @@ def test_the_console_signs_in_with_oidc_and_pkce(
         gateway = _gateway(tmp_path, orthanc, provider)
         try:
             report = run_console_flow(
-                ohif_installed, gateway, "console_oidc_flow", adminKey=None, refused_calls=not signed_in
+                ohif_installed, gateway, "console_oidc_flow", adminKey=None, expectedStatuses=[] if signed_in else [403]
             )
         finally:
             gateway.stop()

@@ -51,7 +51,7 @@ class ProfileEditor:
             raise NotFound("no such role")
         base = self._base[role].profile
         source = f"{role}.yaml" + ("" if version is None else f" (version {version})")
-        profile = compile_profile(role, _mapping(text, source), source=source)
+        profile = compile_profile(role, profile_mapping(text, source), source=source)
         _same_kind(base, profile, source)
         return profile
 
@@ -71,7 +71,8 @@ class ProfileEditor:
         return live
 
 
-def _mapping(text: str, source: str) -> Mapping[str, object]:
+def profile_mapping(text: str, source: str) -> Mapping[str, object]:
+    """The YAML text as a mapping (the console's form reads it too), or ConfigError naming the line."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

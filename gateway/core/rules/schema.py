@@ -23,6 +23,8 @@ from gateway.core.rules.scrub_patterns import term_pattern
 OverrideWord = Literal["remove", "zero", "dummy", "keep", "clean", "replace-uid"]
 DateWord = Literal["keep", "shift", "year", "remove"]
 CleanWord = Literal["scrub", "blank"]
+PermissionWord = Literal["search", "retrieve", "store"]
+UidWord = Literal["keep", "replace"]
 
 
 def _compiles(term: str) -> str:
@@ -99,11 +101,11 @@ class ScrubModel(_Strict):
 class ProfileModel(_Strict):
     description: str = ""
     identity: bool = False
-    permissions: list[Literal["search", "retrieve", "store"]] = Field(min_length=1)
+    permissions: list[PermissionWord] = Field(min_length=1)
     scope: ScopeModel | None = None
     options: list[Option] = []
     dates: DateWord | None = None
-    uids: Literal["keep", "replace"] | None = None
+    uids: UidWord | None = None
     age_cap_years: int | None = Field(default=None, ge=1, le=150)
     withhold: WithholdModel = Field(default_factory=WithholdModel)
     pixel_rules: list[PixelRuleModel] = []

@@ -8,6 +8,11 @@
     POST   /admin/roles/{role}/validate         {"text"} -> compiles, or 422 {file, key, reason}
     PUT    /admin/roles/{role}                  {"text", "base_version"?} -> compile, store, swap; 422; 409
     POST   /admin/roles/{role}/preview          {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, "text"?}
+    POST   /admin/roles/{role}/form             {"text"} -> {"data"}, for the console's form (profile_form.py)
+    POST   /admin/roles/{role}/yaml             {"data"} -> {"text"}
+    GET    /admin/profile-schema                the choices the compiler allows, and what each option does
+    GET    /admin/dictionary?prefix=            keyword completion: at most 50 keywords, with tag and VR
+    GET    /admin/overview                      this process's last hour per minute (overview.py)
     GET    /admin/optouts                       the registry
     POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
     DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
@@ -31,7 +36,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import origin, records, rules
+from gateway.web.admin import origin, overview, profile_form, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -41,7 +46,13 @@ def build_admin() -> web.Application:
     admin.router.add_get("/", records.page, name="page")
     admin.router.add_get("/console/{name}", records.asset, name="asset")
     admin.router.add_get("/sign-in", records.sign_in, name="sign_in")
-    for method, path, handler, name in (*rules.ROUTES, *records.ROUTES, *origin.ROUTES):
+    for method, path, handler, name in (
+        *rules.ROUTES,
+        *profile_form.ROUTES,
+        *records.ROUTES,
+        *origin.ROUTES,
+        *overview.ROUTES,
+    ):
         admin.router.add_route(method, path, handler, name=name)
     return admin
 

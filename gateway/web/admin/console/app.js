@@ -1,12 +1,13 @@
 // The console shell: sign-in, the section tabs (arrow keys move between them), and each section's module.
 import { $, api, credential, el, problem, setCredential } from "./api.js";
+import * as overview from "./overview.js";
 import { finishOidc, oidcConfig, startOidc } from "./signin.js";
 import * as roles from "./roles.js";
 import * as preview from "./preview.js";
 import * as optouts from "./optouts.js";
 import * as ledger from "./ledger.js";
 
-const SECTIONS = [roles, preview, optouts, ledger];
+const SECTIONS = [overview, roles, preview, optouts, ledger];
 let current = null;
 
 function buildTabs() {
