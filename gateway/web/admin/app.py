@@ -7,6 +7,8 @@
     POST   /admin/roles/{role}/validate         {"text"} -> compiles, or 422 {file, key, reason}
     PUT    /admin/roles/{role}                  {"text", "base_version"?} -> compile, store, swap; 422; 409
     POST   /admin/roles/{role}/preview          {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID, "text"?}
+    POST   /admin/roles/{role}/rendered         {the same UIDs, "text"?, frame?, masked} -> image/png (images.py)
+    POST   /admin/roles/{role}/with-pixel-rule  {text, match, regions} -> {text}: a drawn rule added, not stored
     GET    /admin/optouts                       the registry
     POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
     DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
@@ -30,7 +32,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import origin, records, rules
+from gateway.web.admin import images, origin, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -39,7 +41,7 @@ def build_admin() -> web.Application:
     admin = web.Application(middlewares=[gate])
     admin.router.add_get("/", records.page, name="page")
     admin.router.add_get("/console/{name}", records.asset, name="asset")
-    for method, path, handler, name in (*rules.ROUTES, *records.ROUTES, *origin.ROUTES):
+    for method, path, handler, name in (*rules.ROUTES, *images.ROUTES, *records.ROUTES, *origin.ROUTES):
         admin.router.add_route(method, path, handler, name=name)
     return admin
 

@@ -2,10 +2,11 @@
 import { $, api, credential, el, problem, setCredential } from "./api.js";
 import * as roles from "./roles.js";
 import * as preview from "./preview.js";
+import * as pixels from "./pixels.js";
 import * as optouts from "./optouts.js";
 import * as ledger from "./ledger.js";
 
-const SECTIONS = [roles, preview, optouts, ledger];
+const SECTIONS = [roles, preview, pixels, optouts, ledger];
 let current = null;
 
 function buildTabs() {
