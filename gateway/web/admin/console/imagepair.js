@@ -37,7 +37,8 @@ export function imagePair(prefix) {
       load(after, role, { ...uids, text, masked: true })]);
     status.textContent = shown[1] === "withheld"
       ? `role ${role} would withhold this instance: it would not be served at all`
-      : `images ${shown.join(" / ")} (role ${role})`;
+      : shown.every((s) => s === "shown") ? `before and after shown (role ${role})`
+        : `before ${shown[0]}, after ${shown[1]} (role ${role})`;
   }
   return { node, show };
 }
