@@ -2,9 +2,10 @@
 //
 //   node tests/e2e/admin_flow.mjs '<json options>'
 //
-// Options: adminUrl (the page), adminKey, role, instance {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID}
-// (real UIDs: admins preview real instances), badLine and goodLine (YAML appended to the role's text), keyword
-// (the attribute whose row the edit changes), ohifDir (where node_modules/playwright-core lives), chromium,
+// Options: adminUrl (the page), adminKey, role, search (a text that finds the instance's study), instance
+// {StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID} (real UIDs, picked from the Preview's lists), badLine
+// and goodLine (YAML appended to the role's text), keyword (the attribute whose row the edit changes), ohifDir
+// (where node_modules/playwright-core lives), chromium,
 // timeoutMs, withdrawal {PatientID, IssuerOfPatientID} (optional). Steps: sign in with the key → pick the role →
 // preview the unedited rules → append the bad line and validate (the error shows in place) → append the good
 // line instead and preview (the row changes) → save → with `withdrawal`, the opt-out's withdrawal status.
@@ -66,10 +67,16 @@ try {
     && document.querySelector('#role').value === role, options.role);
   report.original = await page.inputValue('#profile');
   await page.click('nav button[data-tab=preview]');
-  for (const [id, value] of [['#study', options.instance.StudyInstanceUID],
-    ['#series', options.instance.SeriesInstanceUID], ['#instance', options.instance.SOPInstanceUID]]) {
-    await page.fill(id, value);
-  }
+  // The console's pickers (issue 18): search the origin, then pick the study, series and instance from lists.
+  const listed = (id) => page.waitForFunction((i) => document.getElementById(i).options.length > 1, id);
+  await page.fill('#preview-q', options.search);
+  await page.click('#preview-search');
+  await listed('preview-study');
+  await page.selectOption('#preview-study', options.instance.StudyInstanceUID);
+  await listed('preview-series');
+  await page.selectOption('#preview-series', options.instance.SeriesInstanceUID);
+  await listed('preview-instance');
+  await page.selectOption('#preview-instance', options.instance.SOPInstanceUID);
   report.before = await previewRow(page);
   report.steps.push('previewed');
 

@@ -75,6 +75,7 @@ def _run_flow(ohif_installed: Path, gateway: GatewayProcess, withdrawal: dict[st
         "adminUrl": gateway.url + "/admin/",
         "adminKey": ROLE_KEYS["admin"],
         "role": "researcher",
+        "search": PLANTED["id.patient_b"],
         "instance": _cr_instance(gateway),
         "badLine": "overrides:\n  NoSuchAttribute: remove\n",
         "goodLine": "overrides:\n  PatientSex: remove\n",

@@ -13,6 +13,8 @@
     GET    /admin/profile-schema                the choices the compiler allows, and what each option does
     GET    /admin/dictionary?prefix=            keyword completion: at most 50 keywords, with tag and VR
     GET    /admin/overview                      this process's last hour per minute (overview.py)
+    POST   /admin/roles/{role}/rendered         {the same UIDs, "text"?, frame?, masked} -> image/png (images.py)
+    POST   /admin/roles/{role}/with-pixel-rule  {text, match, regions} -> {text}: a drawn rule added, not stored
     GET    /admin/optouts                       the registry
     POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
     DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
@@ -36,7 +38,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import origin, overview, profile_form, records, rules
+from gateway.web.admin import images, origin, overview, profile_form, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -49,6 +51,7 @@ def build_admin() -> web.Application:
     for method, path, handler, name in (
         *rules.ROUTES,
         *profile_form.ROUTES,
+        *images.ROUTES,
         *records.ROUTES,
         *origin.ROUTES,
         *overview.ROUTES,

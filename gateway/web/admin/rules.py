@@ -44,7 +44,7 @@ async def validate_role(request: web.Request) -> web.Response:
     try:
         profile = request.config_dict[EDITOR].compile(role, text)
     except ConfigError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     note(request, profile_version=profile.version, role=role)
     return json_answer({"valid": True, "profile_version": profile.version})
 
@@ -59,7 +59,7 @@ async def update_role(request: web.Request) -> web.Response:
     try:
         profile = request.config_dict[EDITOR].compile(role, text)
     except ConfigError as exc:
-        return _invalid(exc)  # nothing stored: the old profile stays live everywhere
+        return invalid(exc)  # nothing stored: the old profile stays live everywhere
     actor = principal_of(request).name
     stored = await request.config_dict[GOVERNANCE].put_profile(
         role, text, actor=actor, updated_at=now(), expected_version=base
@@ -74,18 +74,14 @@ async def update_role(request: web.Request) -> web.Response:
 async def preview_role(request: web.Request) -> web.Response:
     """Dry run: one real instance from the origin, before and after the live or a candidate profile."""
     role, data = request.match_info["role"], await json_body(request)
-    uids = [text_field(data, key) for key in _UID_KEYS]
-    if not all(_UID.match(uid) and len(uid) <= 64 for uid in uids):
-        raise BadRequest("StudyInstanceUID, SeriesInstanceUID and SOPInstanceUID must be UIDs")
-    editor = request.config_dict[EDITOR]
-    candidate = text_field(data, "text", required=False)
+    uids = instance_uids(data)
     try:
-        profile = editor.compile(role, candidate) if candidate else editor.current(role).profile
+        profile = profile_of(request, role, data)
     except ConfigError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     note(request, scope=profile.scope.name if profile.scope else "", profile_version=profile.version,
-         real=dict(zip(("studies", "series", "instances"), ([uid] for uid in uids), strict=True)), role=role)
-    before = await _instance_metadata(request, uids)
+         real=real_uids(uids), role=role)
+    before = await instance_metadata(request, uids)
     try:
         after, marks = await _apply(request, profile, copy.deepcopy(before))
     except Withheld as exc:
@@ -94,7 +90,27 @@ async def preview_role(request: web.Request) -> web.Response:
                         "rows": marks(rows(before, after))})
 
 
-async def _instance_metadata(request: web.Request, uids: list[str]) -> dict:
+def instance_uids(data: dict) -> list[str]:
+    """The study, series and instance UIDs of a body, each checked against the UID grammar, or 400."""
+    uids = [text_field(data, key) for key in _UID_KEYS]
+    if not all(_UID.match(uid) and len(uid) <= 64 for uid in uids):
+        raise BadRequest("StudyInstanceUID, SeriesInstanceUID and SOPInstanceUID must be UIDs")
+    return uids
+
+
+def real_uids(uids: list[str]) -> dict[str, list[str]]:
+    """The ledger's real fields for one instance."""
+    return dict(zip(("studies", "series", "instances"), ([uid] for uid in uids), strict=True))
+
+
+def profile_of(request: web.Request, role: str, data: dict) -> Profile:
+    """The candidate profile of the body's `text`, or the role's live one; ConfigError for a bad text."""
+    editor = request.config_dict[EDITOR]
+    candidate = text_field(data, "text", required=False)
+    return editor.compile(role, candidate) if candidate else editor.current(role).profile
+
+
+async def instance_metadata(request: web.Request, uids: list[str]) -> dict:
     path = "/studies/{}/series/{}/instances/{}/metadata".format(*uids)
     objects = await request.config_dict[UPSTREAM].get_json(path, limit=JsonLimit.INSTANCE)
     if len(objects) != 1:
@@ -137,7 +153,7 @@ def _summary(editor: ProfileEditor, name: str) -> dict[str, object]:
             "reversible": scope.reversible if scope else None}
 
 
-def _invalid(exc: ConfigError) -> web.Response:
+def invalid(exc: ConfigError) -> web.Response:
     return json_answer({"status": 422, "file": exc.file, "key": exc.key, "reason": exc.reason}, status=422)
 
 

@@ -13,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from gateway.adapters.upstream import JsonLimit
+from gateway.adapters.upstream import JsonLimit, UpstreamClient
 from gateway.core.rules.pixel_verdict import PixelVerdict
 from gateway.core.rules.reencoded import mask_rendered, reencoded, viewport_size
 from gateway.core.target import rendering_query
@@ -54,24 +54,44 @@ async def retrieve_thumbnail(exchange: Exchange, view: View) -> web.StreamRespon
 async def render_judged(
     exchange: Exchange, path: str, query: list[tuple[str, str]], verdict: PixelVerdict
 ) -> web.Response:
-    """A rendered image as the verdict allows: the origin's pixels encoded again by the gateway, or masked first
-    and scaled after. Either way only pixels cross: a comment or metadata segment can hold anything."""
     params = dict(query)
     kind = _media_type(exchange)
     quality = int(params["quality"]) if params.get("quality", "").isdigit() else 90
     try:
-        if verdict.plan.passthrough:
-            image = (await _rendered(exchange, path, query, kind))[0]
-            body = reencoded(image, media_type=kind, quality=min(quality, 100))
-        else:
-            full_size = [(k, v) for k, v in query if k == "window"]  # masks are in frame pixels: no viewport
-            image = (await _rendered(exchange, path, full_size, "image/png"))[0]
-            body = mask_rendered(image, verdict.frame, verdict.plan.regions, media_type=kind,
-                                 viewport=viewport_size(params.get("viewport")), quality=min(quality, 100))
+        body = await judged_image(
+            upstream_of(exchange.request), path, query, verdict, media_type=kind, quality=min(quality, 100)
+        )
     except Withheld as exc:
         log.info("withheld", extra={"reason": exc.reason})
         raise NotFound() from None
     return web.Response(body=body, content_type=kind)
+
+
+async def judged_image(
+    upstream: UpstreamClient,
+    path: str,
+    query: list[tuple[str, str]],
+    verdict: PixelVerdict,
+    *,
+    media_type: str,
+    quality: int = 90,
+) -> bytes:
+    """A rendered image as the verdict allows (or Withheld): the origin's pixels encoded again by the gateway, or
+    masked first and scaled after. Either way only pixels cross: a comment or metadata segment can hold anything.
+    The admin console's before/after images come from here too (gateway.web.admin.images)."""
+    if verdict.plan.passthrough:
+        image = (await _rendered(upstream, path, query, media_type))[0]
+        return reencoded(image, media_type=media_type, quality=quality)
+    full_size = [(k, v) for k, v in query if k == "window"]  # masks are in frame pixels: no viewport
+    image = (await _rendered(upstream, path, full_size, "image/png"))[0]
+    return mask_rendered(
+        image,
+        verdict.frame,
+        verdict.plan.regions,
+        media_type=media_type,
+        viewport=viewport_size(dict(query).get("viewport")),
+        quality=quality,
+    )
 
 
 def _media_type(exchange: Exchange) -> str:
@@ -81,12 +101,12 @@ def _media_type(exchange: Exchange) -> str:
 
 async def render(exchange: Exchange, path: str, query: list[tuple[str, str]]) -> web.Response:
     """One rendered image from the origin as it came (identity roles), JPEG unless the client asked otherwise."""
-    body, content_type = await _rendered(exchange, path, query, _media_type(exchange))
+    body, content_type = await _rendered(upstream_of(exchange.request), path, query, _media_type(exchange))
     return web.Response(body=body, content_type=content_type)
 
 
-async def _rendered(exchange: Exchange, path: str, query: list[tuple[str, str]], kind: str) -> tuple[bytes, str]:
-    async with upstream_of(exchange.request).request("GET", path, query=query, headers={"Accept": kind}) as up:
+async def _rendered(upstream: UpstreamClient, path: str, query: list[tuple[str, str]], kind: str) -> tuple[bytes, str]:
+    async with upstream.request("GET", path, query=query, headers={"Accept": kind}) as up:
         body = await up.read(_IMAGE_LIMIT)
         content_type = up.headers.get("Content-Type", kind).split(";")[0].strip().lower()
     if not content_type.startswith("image/"):

@@ -4,10 +4,11 @@ import * as overview from "./overview.js";
 import { finishOidc, oidcConfig, startOidc } from "./signin.js";
 import * as roles from "./roles.js";
 import * as preview from "./preview.js";
+import * as pixels from "./pixels.js";
 import * as optouts from "./optouts.js";
 import * as ledger from "./ledger.js";
 
-const SECTIONS = [overview, roles, preview, optouts, ledger];
+const SECTIONS = [overview, roles, preview, pixels, optouts, ledger];
 let current = null;
 
 function buildTabs() {

@@ -50,6 +50,7 @@ export async function signedIn(list) {
 
 export function currentRole() { return state.role; }
 export function currentText() { return $("profile").value; }
+export async function reload() { await load(); }
 
 async function load() {
   cancelTimers();
