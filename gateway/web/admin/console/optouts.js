@@ -112,7 +112,8 @@ async function disclosures() {
   say(scopes.length ? "" : "nothing of this patient was disclosed", true);
   const count = (levels, name) => (levels[name] || []).length;
   $("optout-disclosed").fill(scopes.map(([scope, levels]) => [scope, (levels.patients || []).join(", "),
-    count(levels, "studies"), count(levels, "series"), count(levels, "instances"), (levels.entries || []).join(", ")]));
+    count(levels, "studies"), count(levels, "series"), count(levels, "instances"),
+    (levels.entries || []).map(Number).sort((a, b) => a - b).join(", ")]));
   for (const [scope, levels] of scopes) {
     const rows = LEVELS.flatMap((level) => (levels[level] || []).map((value) => [level, value]));
     const list = table(`optout-given-${scope}`, `Identifiers given to ${scope}`, ["Level", "Identifier"]);
