@@ -19,7 +19,8 @@
     POST   /admin/optouts                       {PatientID, IssuerOfPatientID?} -> + origin_studies, note
     DELETE /admin/optouts                       {PatientID, IssuerOfPatientID?}
     POST   /admin/optouts/disclosures           {PatientID, IssuerOfPatientID?} -> what was disclosed, per scope
-    GET    /admin/ledger?after=N&limit=M        entries in order (default: the last 100)
+    GET    /admin/ledger?after=N&limit=M        entries in order (default: the last 100), filtered by role, scope,
+                                               action, from, to, patient (a real PatientID), study; before=N
     GET    /admin/ledger/verify                 {intact, entries, bad_seq, problem}
     GET    /admin/ledger/export?format=csv|json
     POST   /admin/reidentify                    {scope, pseudonym} -> {kind, real}; 409 for irreversible scopes
@@ -38,7 +39,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import images, origin, overview, profile_form, records, rules
+from gateway.web.admin import images, ledger, origin, overview, profile_form, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -53,6 +54,7 @@ def build_admin() -> web.Application:
         *profile_form.ROUTES,
         *images.ROUTES,
         *records.ROUTES,
+        *ledger.ROUTES,
         *origin.ROUTES,
         *overview.ROUTES,
     ):

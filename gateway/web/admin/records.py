@@ -1,4 +1,4 @@
-"""Admin handlers for the records: the page, opt-outs, the ledger, and re-identification."""
+"""Admin handlers for the records: the page, opt-outs, and re-identification (the ledger: ledger.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gateway.adapters.origin import holding_note, patient_objects, studies_of
-from gateway.core.governance import admin_actions
 from gateway.core.governance.admin_actions import opt_out_of, record_withdrawal, reidentify, scope_named
-from gateway.core.governance.chain import export_csv, export_json
 from gateway.core.governance.model import LedgerEntry, OptOut
 from gateway.core.governance.withdrawal import loop_status
 from gateway.core.pseudonyms.model import IdKind, Needs
-from gateway.errors import BadRequest, NotFound, UpstreamError
+from gateway.errors import NotFound, UpstreamError
 from gateway.settings import OidcConsole
 from gateway.web.admin.body import json_answer, json_body, text_field
 from gateway.web.admin.note import note, principal_of
@@ -30,8 +28,13 @@ _TYPES = {"js": "text/javascript", "css": "text/css"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'{}; "
         "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 _DEFAULT_PAGE = 100
-_NO_FEED = ("warning: the withdrawal feed was not written, the origin could not be asked what it holds of the "
-            "patient; the opt-out is in force: add it again once the origin answers")
+_FILTER_TEXTS = ("role", "scope", "action", "from", "to", "patient", "study")
+_MAX_FILTER = 64
+_SHOWN = ("role", "scope", "action", "from", "to", "after", "before", "limit")
+_NO_FEED = (
+    "warning: the withdrawal feed was not written, the origin could not be asked what it holds of the "
+    "patient; the opt-out is in force: add it again once the origin answers"
+)
 
 
 async def page(request: web.Request) -> web.Response:
@@ -88,15 +91,26 @@ async def add_optout(request: web.Request) -> web.Response:
     try:
         objects = await patient_objects(request.config_dict[UPSTREAM], optout)
     except UpstreamError:
-        answer: dict[str, object] = {**_optout(optout), "changed": changed, "origin_studies": None,
-                                     "note": holding_note(None),
-                  "withdrawals": None, "withdrawals_note": _NO_FEED}
+        answer: dict[str, object] = {
+            **_optout(optout),
+            "changed": changed,
+            "origin_studies": None,
+            "note": holding_note(None),
+            "withdrawals": None,
+            "withdrawals_note": _NO_FEED,
+        }
         return json_answer(answer, status=201 if changed else 200)
-    listed = await record_withdrawal(store, request.config_dict[RESOLVER], request.config_dict[ROLES], optout,
-                                     objects, principal_of(request).name)
+    listed = await record_withdrawal(
+        store, request.config_dict[RESOLVER], request.config_dict[ROLES], optout, objects, principal_of(request).name
+    )
     held = len(objects.studies)
-    answer = {**_optout(optout), "changed": changed, "origin_studies": held, "note": holding_note(held),
-              "withdrawals": listed}
+    answer = {
+        **_optout(optout),
+        "changed": changed,
+        "origin_studies": held,
+        "note": holding_note(held),
+        "withdrawals": listed,
+    }
     return json_answer(answer, status=201 if changed else 200)
 
 
@@ -119,8 +133,14 @@ async def optout_disclosures(request: web.Request) -> web.Response:
     for scope_name, levels in found.items():
         levels["patients"] = await _patient_pseudonyms(request, scope_name, set(studies.values()))
     scopes = {scope: {level: sorted(values) for level, values in levels.items()} for scope, levels in found.items()}
-    return json_answer({"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer,
-                        "studies": sorted(studies), "scopes": scopes})
+    return json_answer(
+        {
+            "PatientID": optout.patient_id,
+            "IssuerOfPatientID": optout.issuer,
+            "studies": sorted(studies),
+            "scopes": scopes,
+        }
+    )
 
 
 async def optout_status(request: web.Request) -> web.Response:
@@ -178,44 +198,6 @@ def _optout(optout: OptOut) -> dict[str, str]:
     return {"PatientID": optout.patient_id, "IssuerOfPatientID": optout.issuer, "added_at": optout.added_at}
 
 
-# -- ledger --------------------------------------------------------------------------------------------
-async def browse_ledger(request: web.Request) -> web.Response:
-    store = request.config_dict[GOVERNANCE]
-    limit = _int_param(request, "limit", _DEFAULT_PAGE, 1, 1000)
-    head = await store.head()
-    after = _int_param(request, "after", max(head.seq - limit, 0), 0, 2**62)
-    entries = await store.entries(after=after, limit=limit)
-    note(request, after=str(after), limit=str(limit))
-    return json_answer({"head": head.seq, "entries": [entry.as_dict() for entry in entries]})
-
-
-async def verify_ledger(request: web.Request) -> web.Response:
-    verdict = await admin_actions.verify_ledger(request.config_dict[GOVERNANCE])
-    note(request, intact=str(verdict.ok).lower())
-    return json_answer({"intact": verdict.ok, "entries": verdict.entries, "bad_seq": verdict.bad_seq,
-                        "problem": verdict.problem, "message": verdict.describe()})
-
-
-async def export_ledger(request: web.Request) -> web.Response:
-    kind = request.query.get("format", "json")
-    if kind not in ("csv", "json"):
-        raise BadRequest("format is csv or json")
-    entries = await request.config_dict[GOVERNANCE].entries()
-    note(request, format=kind)
-    body = export_csv(entries) if kind == "csv" else export_json(entries)
-    return web.Response(text=body, content_type="text/csv" if kind == "csv" else "application/json",
-                        headers={"Content-Disposition": f'attachment; filename="ledger.{kind}"'})
-
-
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} is an integer from {low} to {high}")
-    return int(raw)
-
-
 # -- re-identification ---------------------------------------------------------------------------------
 async def reidentify_pseudonym(request: web.Request) -> web.Response:
     data = await json_body(request)
@@ -225,8 +207,7 @@ async def reidentify_pseudonym(request: web.Request) -> web.Response:
     note(request, scope=scope_name, real={"asked": [pseudonym]})
     scope = scope_named(request.config_dict[ROLES], scope_name)
     kind, real = await reidentify(request.config_dict[RESOLVER], scope, pseudonym)
-    note(request, scope=scope.name, pseudonymous={"pseudonym": [pseudonym]}, real={kind.value: [real]},
-         kind=kind.value)
+    note(request, scope=scope.name, pseudonymous={"pseudonym": [pseudonym]}, real={kind.value: [real]}, kind=kind.value)
     return json_answer({"scope": scope.name, "pseudonym": pseudonym, "kind": kind.value, "real": real})
 
 
@@ -236,8 +217,5 @@ ROUTES = (
     ("DELETE", "/optouts", remove_optout, "optouts.remove"),
     ("POST", "/optouts/disclosures", optout_disclosures, "optouts.disclosures"),
     ("POST", "/optouts/status", optout_status, "optouts.status"),
-    ("GET", "/ledger", browse_ledger, "ledger.browse"),
-    ("GET", "/ledger/verify", verify_ledger, "ledger.verify"),
-    ("GET", "/ledger/export", export_ledger, "ledger.export"),
     ("POST", "/reidentify", reidentify_pseudonym, "reidentify"),
 )

@@ -22,7 +22,7 @@ export function mount(root) {
   root.append(
     el("p", { id: "pixels-role" }),
     pick.node,
-    el("div", { class: "editor" },
+    el("div", { class: "pixel-editor" },
       el("div", {},
         el("div", { class: "stage" },
           el("img", { id: "pixels-image", alt: "rendered frame of the picked instance", hidden: true }),
