@@ -15,6 +15,7 @@ from gateway import logs
 from gateway.adapters.oidc import OidcVerifier
 from gateway.core.auth import ApiKeys, Authenticator
 from gateway.core.roles import RoleBook
+from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.core.transactions import TRANSACTIONS
 from gateway.settings import Settings
@@ -24,7 +25,15 @@ from gateway.web.handlers import health, metrics, withdrawals
 from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
 from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
-from gateway.web.state import AUTHENTICATOR, METADATA_TURNS, ROLES, SETTINGS, STOW_MAX_BYTES, VERDICTS
+from gateway.web.state import (
+    AUTHENTICATOR,
+    METADATA_TURNS,
+    ROLES,
+    SERIES_VERDICTS,
+    SETTINGS,
+    STOW_MAX_BYTES,
+    VERDICTS,
+)
 
 log = logging.getLogger("gateway")
 
@@ -41,6 +50,7 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app[ROLES] = roles if roles is not None else RoleBook.load(settings.roles_dir)
     app[STOW_MAX_BYTES] = settings.limits.stow_max_bytes
     app[VERDICTS] = VerdictCache()
+    app[SERIES_VERDICTS] = SeriesVerdictCache()
     app[METADATA_TURNS] = asyncio.Semaphore(METADATA_AT_ONCE)
     app.cleanup_ctx.extend([upstream_ctx, store_ctx, governance_ctx(app[ROLES])])
     app.on_response_prepare.append(cors.on_prepare)

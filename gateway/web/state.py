@@ -22,6 +22,7 @@ from gateway.core.governance.store import GovernanceStore
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
+from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.settings import Settings
 
@@ -39,6 +40,7 @@ EDITOR = web.AppKey("profile_editor", ProfileEditor)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 ROLES = web.AppKey("roles", RoleBook)
 VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
+SERIES_VERDICTS = web.AppKey("series_verdicts", SeriesVerdictCache)  # head volumes (face_volumes.py)
 STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
 # Whole-series metadata parsed and de-identified at once: each holds tens of MB of objects while it runs, and
 # twenty viewers opening studies together took the process past 500 MB (bench_soak). The origin's answers are

@@ -25,6 +25,7 @@ from gateway.core.dicom import GRAPHIC_ANNOTATIONS, PATIENT_AGE
 from gateway.core.pseudonyms.model import IdKind, PseudonymScheme, ScopeSpec
 from gateway.core.rules import annex_e_table
 from gateway.core.rules.actions import Action, Option, compile_table, keyword_tags
+from gateway.core.rules.face_volume import FaceVolumeRule
 from gateway.core.rules.pixels import PixelRule, Region
 from gateway.core.rules.retained import DEFAULT_KEEP_VRS, unlisted_action
 from gateway.core.rules.schema import ProfileModel
@@ -75,6 +76,7 @@ class Withholding:
     burned_in_risk_modalities: frozenset[str] = frozenset()
     burned_in_annotation: bool = False
     sop_classes: frozenset[str] = frozenset()
+    face_volumes: FaceVolumeRule | None = None  # None: head volumes are not withheld as such
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,9 @@ def compile_profile(name: str, data: Mapping[str, object], *, source: str) -> Pr
         uid_mode=uid_mode,
         age_cap_years=model.age_cap_years,
         withhold=_withholding(model, source),
-        pixel_rules=tuple(_pixel_rule(rule.match.model_dump(exclude_none=True), rule.regions)
-                          for rule in model.pixel_rules),
+        pixel_rules=tuple(
+            _pixel_rule(rule.match.model_dump(exclude_none=True), rule.regions) for rule in model.pixel_rules
+        ),
         actions=MappingProxyType(actions),
         patterns=MappingProxyType(patterns),
         private=MappingProxyType(private),
@@ -219,8 +222,9 @@ def _adjust(actions: dict[int, Action], date_mode: DateMode, uid_mode: str) -> N
         actions.update({tag: Action.KEEP for tag, action in actions.items() if action is Action.REPLACE_UID})
     else:
         # U keeps a registered UID as it is and replaces any other: what K on a UID must mean here.
-        actions.update({tag: Action.REPLACE_UID for tag, action in actions.items()
-                        if action is Action.KEEP and _vr(tag) == "UI"})
+        actions.update(
+            {tag: Action.REPLACE_UID for tag, action in actions.items() if action is Action.KEEP and _vr(tag) == "UI"}
+        )
     if date_mode is DateMode.YEAR:
         # Safe Harbor keeps the year: a date that must be present becomes YYYY0101 rather than empty.
         for tag, action in actions.items():
@@ -239,8 +243,10 @@ def _clean_or_remove(actions: dict[int, Action], patterns: Mapping[str, Action])
     for tag, action in actions.items():
         if action is Action.CLEAN and (_vr(tag) not in CLEANABLE_VRS or tag == GRAPHIC_ANNOTATIONS):
             actions[tag] = Action.REMOVE
-    return {key: Action.REMOVE if key in _BITMAP_PATTERNS and action is Action.CLEAN else action
-            for key, action in patterns.items()}
+    return {
+        key: Action.REMOVE if key in _BITMAP_PATTERNS and action is Action.CLEAN else action
+        for key, action in patterns.items()
+    }
 
 
 def _vr(tag: int) -> str:
@@ -287,7 +293,15 @@ def _withholding(model: ProfileModel, source: str) -> Withholding:
         burned_in_risk_modalities=frozenset(model.withhold.burned_in_risk_modalities),
         burned_in_annotation=model.withhold.burned_in_annotation,
         sop_classes=frozenset(classes),
+        face_volumes=_face_volumes(model),
     )
+
+
+def _face_volumes(model: ProfileModel) -> FaceVolumeRule | None:
+    if not model.withhold.face_volumes:
+        return None
+    rule = model.withhold.face_volume
+    return FaceVolumeRule(rule.min_slices, rule.max_slice_mm, tuple(rule.defaced_markers))
 
 
 def _pixel_rule(match: Mapping[str, str | int], regions: list[tuple[int, int, int, int]]) -> PixelRule:

@@ -54,11 +54,21 @@ class ScopeModel(_Strict):
     pseudonym: PseudonymModel = Field(default_factory=PseudonymModel)
 
 
+class FaceVolumeModel(_Strict):
+    """What makes a head CT or MR series a volume a face could be rendered from, and what says it is defaced."""
+
+    min_slices: int = Field(default=20, ge=2, le=100000)
+    max_slice_mm: float = Field(default=5.0, gt=0, le=1000)
+    defaced_markers: list[Term] = ["DEFACED"]
+
+
 class WithholdModel(_Strict):
     modalities: list[str] = []  # always withheld, e.g. photographs of a face or a fundus
     burned_in_risk_modalities: list[str] = []  # withheld unless a pixel rule cleans them
     burned_in_annotation: bool = True  # BurnedInAnnotation YES is withheld unless a pixel rule cleans it
     sop_classes: list[str] = []  # SOP Class UIDs or pydicom keywords
+    face_volumes: bool = False  # head CT and MR series of thin slices, unless marked defaced (face_volume.py)
+    face_volume: FaceVolumeModel = Field(default_factory=FaceVolumeModel)
 
 
 class MatchModel(_Strict):

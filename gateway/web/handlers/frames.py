@@ -25,6 +25,7 @@ from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
 from gateway.errors import BadRequest, NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
+from gateway.web.handlers.face_volumes import require_served
 from gateway.web.state import VERDICTS
 from gateway.web.streaming import Coalesced, abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers
@@ -46,7 +47,10 @@ def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
 
 
 async def judge(exchange: Exchange, instance_path: str) -> PixelVerdict:
-    """The verdict on one instance (from the cache, or from its metadata); Withheld answers 404."""
+    """The verdict on one instance (from the cache, or from its metadata); Withheld answers 404, and so does an
+    instance of a withheld series (a head volume)."""
+    real = Uids.from_path(instance_path)
+    await require_served(exchange, real.study, real.series)
     cache = exchange.request.app[VERDICTS]
     key = (exchange.role.profile.version, instance_path)
     verdict = cache.get(key)

@@ -23,6 +23,7 @@ from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
+from gateway.web.handlers.face_volumes import SeriesGate
 from gateway.web.streaming import Coalesced, Write, abort, begin, upstream_request_headers
 from gateway.web.view import View, own_headers
 
@@ -35,6 +36,7 @@ AHEAD_BYTES = 16 << 20
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
     request = exchange.request
     path = await view.real_path(exchange.target)
+    gate = await SeriesGate.for_path(exchange, path)  # head volumes: judged before the stream opens
     writer = MultipartWriter(related_type="application/dicom")
     response: web.StreamResponse | None = None
     async with upstream_of(request).request("GET", path, headers=upstream_request_headers(request)) as upstream:
@@ -51,7 +53,7 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
         out = Coalesced(send)
         try:
             parts = iter_parts(upstream.chunks(), media.boundary, side="upstream")
-            sent = await send_instances(parts, view, writer, out.write)
+            sent = await send_instances(parts, view, writer, out.write, gate=gate)
             await out.flush()
             if response is None:
                 raise NotFound()  # every instance was withheld
@@ -68,8 +70,14 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
 
 
 async def send_instances(
-    parts: AsyncIterable[Part], view: View, writer: MultipartWriter, write: Write,
-    *, ahead_parts: int = AHEAD_PARTS, ahead_bytes: int = AHEAD_BYTES,
+    parts: AsyncIterable[Part],
+    view: View,
+    writer: MultipartWriter,
+    write: Write,
+    *,
+    ahead_parts: int = AHEAD_PARTS,
+    ahead_bytes: int = AHEAD_BYTES,
+    gate: SeriesGate | None = None,
 ) -> int:
     """Send the de-identified instances of a multipart body; return how many went out.
 
@@ -80,7 +88,7 @@ async def send_instances(
     batch: list[tuple[Part, ReadInstance]] = []
     held = sent = 0
     async for part in parts:
-        read = await _read(part, deidentifier)
+        read = await _read(part, deidentifier, gate)
         if read is None:
             continue
         size = await read.hold(ahead_bytes - held)
@@ -92,9 +100,12 @@ async def send_instances(
     return sent + await _send_batch(batch, view, writer, write)
 
 
-async def _read(part: Part, deidentifier: Deidentifier) -> ReadInstance | None:
+async def _read(part: Part, deidentifier: Deidentifier, gate: SeriesGate | None) -> ReadInstance | None:
     try:
-        return await read_instance(part.body, deidentifier)
+        read = await read_instance(part.body, deidentifier)
+        if gate is not None:
+            gate.check(read.real.series)
+        return read
     except Unreadable:
         raise  # not a choice to leave it out: the client must not take what follows for the whole study
     except Withheld as exc:

@@ -17,6 +17,7 @@ from gateway.core.rules.withhold import SCREEN_TAGS
 from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
+from gateway.web.handlers.face_volumes import rule_of, visible
 from gateway.web.view import JsonObject, View, json_response, require_json
 
 # What the engine needs to judge a result whatever the client asked for: the patient (one pseudonym and one
@@ -26,6 +27,7 @@ _JUDGING_FIELDS = ("00100020", "00100021", "00080060", "00080061", "00080016", "
 # match leaves the instance withheld from every list, though it is served masked.
 _PIXEL_RULE_FIELDS = tuple(SCREEN_TAGS[keyword] for keyword in ("Manufacturer", "ManufacturerModelName", "Rows",
                                                                 "Columns"))  # fmt: skip
+_SERIES_FIELDS = ("0020000D", "0020000E")
 
 
 async def search(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -43,6 +45,8 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
         return _answer([], warnings)
     path = known[0]
     judging = _JUDGING_FIELDS + (_PIXEL_RULE_FIELDS if profile.pixel_rules else ())
+    if rule_of(exchange) is not None and not exchange.target.template.endswith("/studies"):
+        judging += _SERIES_FIELDS  # whose series a result is: a head volume's series and instances are left out
     query = upstream_query(plan, real) + [("includefield", field) for field in judging]
     results = await _collect(exchange, view, path, plan, query)
     end = None if plan.limit is None else plan.offset + plan.limit
@@ -88,7 +92,8 @@ async def _collect(
     while True:
         paging = [] if page is None else [("limit", str(page)), ("offset", str(offset))]
         objects = await _fetch(exchange, path, query + paging)
-        results += [pair for pair in await view.deidentify_pairs(objects) if passes(pair[1], plan.checks)]
+        shown = await visible(exchange, objects)
+        results += [pair for pair in await view.deidentify_pairs(shown) if passes(pair[1], plan.checks)]
         if page is None or len(objects) < page or len(results) >= page:
             return results
         offset += page
