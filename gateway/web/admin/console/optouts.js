@@ -92,13 +92,14 @@ async function add() {
   await show();
 }
 
+
 async function remove() {
   const { status, data } = await api("DELETE", "/optouts", patient());
   if (status >= 300) { say(problem(data)); return; }
-  say(data.changed ? "opt-out withdrawn: the patient's studies are disclosed again" : "this patient had not opted out", true);
   $("optout-covered").textContent = "";
   $("optout-feed").hidden = true;
-  await show();
+  await show();  // the registry first: the status line says the change is done once the page shows it
+  say(data.changed ? "opt-out withdrawn: the patient's studies are disclosed again" : "this patient had not opted out", true);
 }
 
 async function disclosures() {
