@@ -139,3 +139,26 @@ def _quote(value: str) -> str:
     if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
         raise ValueError("control character in a media type parameter")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+_RANGES = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')
+
+
+def accepted_transfer_syntaxes(accept: str | None, part: str = "application/dicom") -> frozenset[str]:
+    """The transfer syntaxes an Accept header takes for `part` parts of multipart/related ("*" for any). A range
+    that names no syntax takes PS3.18's default, Explicit VR Little Endian; ranges that do not parse, or ask for
+    other parts, take nothing."""
+    syntaxes: set[str] = set()
+    for text in _RANGES.findall(accept or "*/*"):
+        try:
+            media = MediaType.parse(text, side="client")
+        except Exception:  # one bad range in a list: the others still say what the client takes
+            continue
+        related = media.related_type
+        takes = media.essence in ("*/*", "multipart/*", part) or (
+            media.essence == "multipart/related" and (related is None or related.essence == part)
+        )
+        if takes:
+            syntaxes.add(media.transfer_syntax or EXPLICIT_VR_LITTLE_ENDIAN)
+    return frozenset(syntaxes)

@@ -4,11 +4,16 @@ The header (everything before the pixel data) is read, judged, resolved and rewr
 instance is handed back; the pixel bytes then pass through untouched, or, when a pixel rule applies, are read
 whole (one instance, never the study) and masked. Elements after the pixel data (signatures, padding, private
 groups) are dropped: Table E.1-1 removes all of them. An instance that must not go out raises Withheld; one
-whose bytes do not parse raises Unreadable, which the caller must not treat as a quiet omission.
+whose bytes do not parse raises Unreadable, which the caller must not treat as a quiet omission. Encapsulated
+pixels under a mask are decoded, masked and encoded again (gateway.core.rules.encapsulated), the instance's
+compressed value and its result held in memory, and only then is the header written: it must name the syntax
+and the photometric interpretation of the pixels that go out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import struct
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
@@ -19,6 +24,7 @@ from gateway.core.dicom import Uids, dataset_patient, dataset_uids
 from gateway.core.governance.model import Withdrawals
 from gateway.core.pseudonyms.model import Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.encapsulated import ANY, Accepted, Remasked
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan
 from gateway.errors import MalformedPart10, Part10Error, Unreadable, Withheld
@@ -92,13 +98,23 @@ async def read_instance(body: AsyncIterable[bytes | memoryview], with_: Deidenti
     return ReadInstance(needs, dataset_uids(ds), stream, header, ds)
 
 
-async def rewrite_instance(read: ReadInstance, engine: Engine, mappings: Mappings) -> DeidentifiedInstance:
-    """The instance with its header de-identified under `mappings` (which hold at least its needs)."""
+async def rewrite_instance(
+    read: ReadInstance, engine: Engine, mappings: Mappings, *, accepted: Accepted = ANY
+) -> DeidentifiedInstance:
+    """The instance with its header de-identified under `mappings` (which hold at least its needs). A masked
+    encapsulated instance may go out in another syntax, one the client `accepted` (gateway.core.rules.encapsulated)."""
     stream, header, ds = read._stream, read._header, read._ds
     plan = engine.apply(ds, mappings)
+    syntax = header.transfer_syntax
+    if plan.passthrough:
+        pixels = _pixels(stream, header)
+    elif _encapsulated(header):
+        remasked = await _remasked(stream, engine, ds, plan, accepted)
+        syntax, pixels = remasked.transfer_syntax, _ready(_pixel_element(header, remasked))
+    else:
+        pixels = _ready(await _masked(stream, header, engine, ds, plan))
     new_header = engine.write_header(ds)
-    pixels = _pixels(stream, header) if plan.passthrough else _ready(await _masked(stream, header, engine, ds, plan))
-    return DeidentifiedInstance(header.transfer_syntax, new_header, pixels, read.real, dataset_uids(ds), stream)
+    return DeidentifiedInstance(syntax, new_header, pixels, read.real, dataset_uids(ds), stream)
 
 
 async def deidentify_instance(body: AsyncIterable[bytes | memoryview], with_: Deidentifier) -> DeidentifiedInstance:
@@ -121,8 +137,20 @@ async def _masked(
     stream: Part10Stream, header: Part10Header, engine: Engine, ds: Dataset, plan: PixelPlan
 ) -> list[bytes]:
     """The pixel element with its regions blanked; read whole first, so a failure comes before any write."""
-    if header.pixel_head is not None and header.pixel_head.endswith(_UNDEFINED_LENGTH):  # encapsulated frames
-        raise Withheld("mask-needs-native-pixels (7FE0,0010)")
+    value = await _whole_value(stream)
+    if header.pixel_head is None:
+        return [value]
+    return [header.pixel_head, engine.mask_pixels(ds, value, plan)]
+
+
+async def _remasked(stream: Part10Stream, engine: Engine, ds: Dataset, plan: PixelPlan, accepted: Accepted) -> Remasked:
+    """Encapsulated frames decoded, masked and encoded again, off the event loop (a codec holds it for as long
+    as a frame takes); `ds` is changed to match before its header is written."""
+    value = await _whole_value(stream)
+    return await asyncio.to_thread(engine.mask_encapsulated, ds, value, plan, accepted)
+
+
+async def _whole_value(stream: Part10Stream) -> bytes:
     value = bytearray()
     try:
         async for chunk in stream.pixel_value():
@@ -131,9 +159,19 @@ async def _masked(
                 raise Withheld("mask-instance-too-large (7FE0,0010)")
     except Part10Error as fault:
         raise judged(fault) from None
-    if header.pixel_head is None:
-        return [bytes(value)]
-    return [header.pixel_head, engine.mask_pixels(ds, bytes(value), plan)]
+    return bytes(value)
+
+
+def _encapsulated(header: Part10Header) -> bool:
+    return header.pixel_head is not None and header.pixel_head.endswith(_UNDEFINED_LENGTH)
+
+
+def _pixel_element(header: Part10Header, remasked: Remasked) -> list[bytes]:
+    assert header.pixel_head is not None
+    if remasked.encapsulated:
+        return [header.pixel_head, remasked.value]  # (7FE0,0010) OB of undefined length, as it came
+    head = b"\xe0\x7f\x10\x00" + remasked.vr.encode("ascii") + b"\0\0" + struct.pack("<I", len(remasked.value))
+    return [head, remasked.value]  # Explicit VR Little Endian, defined length
 
 
 async def _ready(chunks: list[bytes]) -> AsyncIterator[bytes | memoryview]:

@@ -28,7 +28,9 @@ from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
 from gateway.core.rules.actions import Action
 from gateway.core.rules.dataset import DatasetWalk
 from gateway.core.rules.dicom_json import JsonWalk
+from gateway.core.rules.encapsulated import Accepted, Picture, Remasked, remask
 from gateway.core.rules.header import META, layout_for, read, text_of, text_value
+from gateway.core.rules.masked_header import changed
 from gateway.core.rules.method import Method
 from gateway.core.rules.own_identifiers import Matcher, Texts, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
@@ -87,10 +89,7 @@ class Engine:
             return PASSTHROUGH
         with _fail_closed("unprocessable-header"):
             plan = screen(self.profile, dataset_header(ds)) if self._screens else PASSTHROUGH
-            syntax = _syntax(ds)
-            if not plan.passthrough and syntax not in NATIVE_SYNTAXES:
-                raise Withheld("encapsulated-pixel-data-needs-mask (7FE0,0010)")
-            layout = layout_for(syntax)
+            layout = layout_for(_syntax(ds))
             rewrite = self._rewrite(mappings, dataset_patient(ds))
             texts = self._texts()
             own = matcher(self._walk.own_identifiers(ds, set(), texts=texts))  # read before the walk removes them
@@ -126,6 +125,26 @@ class Engine:
             planar=int(ds.get("PlanarConfiguration", 0) or 0),
         )
         return mask_native(pixel_value, geometry, plan.regions)
+
+    def mask_encapsulated(self, ds: Dataset, value: bytes, plan: PixelPlan, accepted: Accepted) -> Remasked:
+        """Mask encapsulated pixel data (all frames): decoded, masked and encoded again in the syntax
+        `remask` chooses, with `ds` (de-identified by `apply`, not yet written) changed to say so."""
+        with _fail_closed("mask-unprocessable-header"):
+            view = Dataset(dict(ds._dict))  # read through a copy: `ds` keeps its raw elements for the writer
+            picture = Picture(
+                rows=int(view.Rows),
+                columns=int(view.Columns),
+                samples=int(view.get("SamplesPerPixel", 1)),
+                bits_allocated=int(view.BitsAllocated),
+                bits_stored=int(view.get("BitsStored") or view.BitsAllocated),
+                signed=int(view.get("PixelRepresentation", 0) or 0) == 1,
+                photometric=str(view.PhotometricInterpretation),
+                frames=int(view.get("NumberOfFrames", 1) or 1),
+            )
+        remasked = remask(value, _syntax(ds), picture, plan.regions, accepted)
+        with _fail_closed("mask-unwritable-header"):
+            changed(ds, remasked)
+        return remasked
 
     # -- DICOM JSON --------------------------------------------------------------------------------------
     def needs_json(self, obj: JsonObject) -> Needs:

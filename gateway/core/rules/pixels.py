@@ -1,4 +1,5 @@
-"""Pixel rules: region masks chosen by device and image size, applied to native pixel data.
+"""Pixel rules: region masks chosen by device and image size, applied to native pixel data (and to decoded
+frames of encapsulated pixel data: gateway.core.rules.encapsulated).
 
 A rule matches on Manufacturer, ManufacturerModelName, Rows and Columns (every key it names must be equal) and
 blanks its regions to zero in every frame and every sample. Zero is zero in either byte order, so masking needs
@@ -83,3 +84,11 @@ def mask_native(pixel_value: bytes, geometry: Geometry, regions: tuple[Region, .
         else:
             pixels[:, rows, columns, :] = 0
     return pixels.tobytes() + pixel_value[size:]
+
+
+def mask_frame(frame: np.ndarray, regions: tuple[Region, ...]) -> np.ndarray:
+    """A copy of one decoded frame, (rows, columns) or (rows, columns, samples), with `regions` zeroed."""
+    masked = frame.copy()
+    for region in regions:
+        masked[region.y : region.y + region.height, region.x : region.x + region.width, ...] = 0
+    return masked

@@ -16,10 +16,11 @@ from collections.abc import AsyncIterable
 from aiohttp import web
 
 from gateway import metrics
-from gateway.codec.media import MediaType
+from gateway.codec.media import MediaType, accepted_transfer_syntaxes
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.core.instance import Deidentifier, ReadInstance, read_instance, rewrite_instance
 from gateway.core.pseudonyms.model import Mappings, Needs
+from gateway.core.rules.encapsulated import ANY, Accepted
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -53,7 +54,8 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
         out = Coalesced(send)
         try:
             parts = iter_parts(upstream.chunks(), media.boundary, side="upstream")
-            sent = await send_instances(parts, view, writer, out.write, gate=gate)
+            accepted = Accepted(accepted_transfer_syntaxes(request.headers.get("Accept")))
+            sent = await send_instances(parts, view, writer, out.write, gate=gate, accepted=accepted)
             await out.flush()
             if response is None:
                 raise NotFound()  # every instance was withheld
@@ -78,12 +80,14 @@ async def send_instances(
     ahead_parts: int = AHEAD_PARTS,
     ahead_bytes: int = AHEAD_BYTES,
     gate: SeriesGate | None = None,
+    accepted: Accepted = ANY,
 ) -> int:
     """Send the de-identified instances of a multipart body; return how many went out.
 
     Parts are read ahead, a bounded number and a bounded size at a time (a part that does not fit is the last
     of its batch, and streams), so that one store call resolves a batch: a first retrieve, where every SOP
-    Instance UID is new, would otherwise make one round trip per instance."""
+    Instance UID is new, would otherwise make one round trip per instance. A masked compressed instance may go
+    out in another transfer syntax the client `accepted` (gateway.core.rules.encapsulated)."""
     deidentifier = Deidentifier(view.engine, view.scope, view.resolver, view.audit.withdrawn)
     batch: list[tuple[Part, ReadInstance]] = []
     held = sent = 0
@@ -95,9 +99,9 @@ async def send_instances(
         batch.append((part, read))
         held += size or 0
         if size is None or len(batch) >= ahead_parts or held >= ahead_bytes:
-            sent += await _send_batch(batch, view, writer, write)
+            sent += await _send_batch(batch, view, writer, write, accepted)
             batch, held = [], 0
-    return sent + await _send_batch(batch, view, writer, write)
+    return sent + await _send_batch(batch, view, writer, write, accepted)
 
 
 async def _read(part: Part, deidentifier: Deidentifier, gate: SeriesGate | None) -> ReadInstance | None:
@@ -113,21 +117,24 @@ async def _read(part: Part, deidentifier: Deidentifier, gate: SeriesGate | None)
         return None
 
 
-async def _send_batch(batch: list[tuple[Part, ReadInstance]], view: View, writer: MultipartWriter, write: Write) -> int:
+async def _send_batch(
+    batch: list[tuple[Part, ReadInstance]], view: View, writer: MultipartWriter, write: Write, accepted: Accepted
+) -> int:
     if not batch:
         return 0
     needs = Needs()
     for _, read in batch:
         needs.merge(read.needs)
     mappings = await view.resolver.resolve(view.scope, needs)
-    return sum([await _send_one(part, read, mappings, view, writer, write) for part, read in batch])
+    return sum([await _send_one(part, read, mappings, view, (writer, write, accepted)) for part, read in batch])
 
 
 async def _send_one(
-    part: Part, read: ReadInstance, mappings: Mappings, view: View, writer: MultipartWriter, write: Write
+    part: Part, read: ReadInstance, mappings: Mappings, view: View, out: tuple[MultipartWriter, Write, Accepted]
 ) -> int:
+    writer, write, accepted = out
     try:
-        instance = await rewrite_instance(read, view.engine, mappings)
+        instance = await rewrite_instance(read, view.engine, mappings, accepted=accepted)
     except Unreadable:
         raise
     except Withheld as exc:
