@@ -38,6 +38,8 @@ async function verify(page) {
 
 await runConsole(options, async (page, report) => {
   await openSection(page, 'ledger');
+  // The role choices are filled from the roles list once the section has loaded: wait for them.
+  await page.waitForFunction(() => document.querySelectorAll('#ledger-role option').length > 1);
   report.roles = await page.evaluate(() => [...document.querySelectorAll('#ledger-role option')].map((o) => o.value));
   if (options.phase === 'filter') {
     report.researcher = await search(page, { role: 'researcher' });
