@@ -19,6 +19,7 @@ from gateway.core.dicom import Uids, dataset_patient, dataset_uids
 from gateway.core.governance.model import Withdrawals
 from gateway.core.pseudonyms.model import Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.burned_text import CLEAN, BurnedText
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan
 from gateway.errors import MalformedPart10, Part10Error, Unreadable, Withheld
@@ -73,6 +74,11 @@ class ReadInstance:
     _header: Part10Header
     _ds: Dataset
 
+    @property
+    def dataset(self) -> Dataset:
+        """The header as read (raw elements): what OCR takes the instance's identifiers and modality from."""
+        return self._ds
+
     async def hold(self, limit: int) -> int | None:
         """Read the rest of the instance into memory, so that the stream under it can move on to the next one:
         the bytes held, or None when they would exceed `limit` (the rest then stays in the stream)."""
@@ -92,10 +98,13 @@ async def read_instance(body: AsyncIterable[bytes | memoryview], with_: Deidenti
     return ReadInstance(needs, dataset_uids(ds), stream, header, ds)
 
 
-async def rewrite_instance(read: ReadInstance, engine: Engine, mappings: Mappings) -> DeidentifiedInstance:
-    """The instance with its header de-identified under `mappings` (which hold at least its needs)."""
+async def rewrite_instance(
+    read: ReadInstance, engine: Engine, mappings: Mappings, burned: BurnedText = CLEAN
+) -> DeidentifiedInstance:
+    """The instance with its header de-identified under `mappings` (which hold at least its needs), and its
+    pixels masked where the OCR verdict `burned` found identifying text."""
     stream, header, ds = read._stream, read._header, read._ds
-    plan = engine.apply(ds, mappings)
+    plan = engine.apply(ds, mappings, burned)
     new_header = engine.write_header(ds)
     pixels = _pixels(stream, header) if plan.passthrough else _ready(await _masked(stream, header, engine, ds, plan))
     return DeidentifiedInstance(header.transfer_syntax, new_header, pixels, read.real, dataset_uids(ds), stream)
