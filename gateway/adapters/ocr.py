@@ -33,7 +33,8 @@ from gateway.core.rules.burned_text import Word
 from gateway.core.rules.pixels import Region
 from gateway.errors import OcrFailed, OcrTimeout
 
-CONTRAST = 64  # how much brighter than the local mean a pixel of text is
+CONTRAST = 40  # how much brighter than the local mean a pixel of text is, once smoothed
+SMOOTH = 0.5  # the radius that smoothing takes the image's own grain off with, in pixels of the frame
 LOCAL = 12  # the radius of that mean, in pixels of the frame
 NEIGHBOURS = 3  # a bright pixel with fewer bright neighbours is a speck, twice over
 SCALE_BELOW = 1100  # frames whose longer side is under this are read at twice their size
@@ -119,7 +120,8 @@ def prepare(picture: Image.Image) -> tuple[Image.Image, int]:
     contrast = np.full((rgb.height, rgb.width), -255, dtype=np.int16)
     for channel in rgb.split():
         local = np.asarray(channel.filter(ImageFilter.BoxBlur(LOCAL * scale)), dtype=np.int16)
-        contrast = np.maximum(contrast, np.asarray(channel, dtype=np.int16) - local)
+        smooth = np.asarray(channel.filter(ImageFilter.GaussianBlur(SMOOTH * scale)), dtype=np.int16)
+        contrast = np.maximum(contrast, smooth - local)
     bright: npt.NDArray[np.bool_] = contrast >= CONTRAST
     for _ in range(2):
         bright &= _neighbours(bright) >= NEIGHBOURS

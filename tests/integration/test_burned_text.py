@@ -20,6 +20,7 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
+from pydicom.uid import RLELossless
 from support.gateway_server import GatewayProcess, running_gateway
 from support.orthanc_server import require_orthanc, running_orthanc
 
@@ -29,7 +30,7 @@ from gateway.demo.samples import C_US, _ct_slice
 from gateway.demo.special import _start
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed")
-SC, US, CT = 5, 6, 7  # series numbers
+SC, US, CT, RLE = 5, 6, 7, 8  # series numbers; RLE: the SC's pixels, compressed
 ROWS, COLUMNS = 240, 320
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -73,6 +74,9 @@ def orthanc_ocr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         server.upload(f.to_part10(_grey(SC, SECONDARY_CAPTURE, "SC", _burned()[0])))
         server.upload(f.to_part10(_grey(US, f.US_IMAGE, "US", _background())))
         server.upload(f.to_part10(_ct_slice(C_US, CT, 1, 32, 32)))
+        compressed = _grey(RLE, SECONDARY_CAPTURE, "SC", _burned()[0])
+        compressed.compress(RLELossless, generate_instance_uid=False)
+        server.upload(f.to_part10(compressed))
         yield server
 
 
@@ -132,12 +136,22 @@ def test_the_burned_in_name_is_masked_on_retrieve_frames_rendered_and_thumbnail(
     pixels, ds = _retrieved_pixels(gw, paths[SC])
     assert not pixels[ink].any()  # every pixel of the text's ink is blanked
     assert ds.BurnedInAnnotation == "NO"  # what the mask leaves
-    assert (pixels[~ink] != 0).mean() > 0.5  # the image itself is still there
+    assert np.array_equal(pixels[160:], _background()[160:])  # the mask stays by the text (at the top)
     assert not _frame(gw, paths[SC])[ink].any()
     assert _image(gw, paths[SC] + "/rendered", "image/png")[ink].max() < 8
     thumbnail = _image(gw, paths[SC] + "/thumbnail", "image/png")
     scaled = np.asarray(Image.fromarray(ink).resize(thumbnail.shape[::-1], Image.Resampling.BOX))
     assert thumbnail[scaled].max() < 40  # the box, as scaled: dark
+
+
+def test_compressed_pixels_with_burned_in_text_are_withheld_on_retrieve_and_masked_elsewhere(
+    gw: GatewayProcess, paths: dict[int, str]
+) -> None:
+    assert _get(gw, paths[RLE], DICOM).status_code == 404  # the gateway cannot mask encapsulated pixel data
+    assert "encapsulated-pixel-data-needs-mask (7FE0,0010)" in gw.log_path.read_text()
+    _, ink = _burned()
+    assert not _frame(gw, paths[RLE])[ink].any()  # frames are asked of the origin as native pixels, and masked
+    assert _image(gw, paths[RLE] + "/rendered", "image/png")[ink].max() < 8
 
 
 def test_a_clean_ultrasound_passes_unmasked(gw: GatewayProcess, paths: dict[int, str]) -> None:
@@ -160,7 +174,7 @@ def test_each_instance_is_read_once_and_the_log_holds_no_text(gw: GatewayProcess
     for path in (paths[SC], paths[US]):
         _retrieved_pixels(gw, path)
         _get(gw, path + "/rendered", {"Accept": "image/png"})
-    assert sum(_counts_of(gw).values()) == 2  # SC and US, once each, whatever the paths
+    assert sum(_counts_of(gw).values()) == 3  # the two SCs and the US, once each, whatever the paths
     log = gw.log_path.read_text()
     assert "burned-in text judged" in log
     assert P["name.patient_c_family"].upper() not in log and P["id.patient_c"] not in log

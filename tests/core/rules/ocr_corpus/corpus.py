@@ -3,7 +3,9 @@
 Each case is drawn with Pillow from a seed: a background (ultrasound speckle in a fan, a grey secondary capture,
 an endoscopy disc, an "other" gradient; RGB or grey; five frame sizes), and for a burned-in case the patient's
 name (Latin, or Japanese in IPA Gothic), an ID and a date, in DejaVu faces of 11 to 26 pixels, white, grey or
-coloured, in a corner band or over the image. A clean case has the same backgrounds and, half the time,
+coloured, in a corner band or over the image; legible as a device draws it (at least 60 grey levels above the
+90th percentile of what lies under it, or on a dark label box where the image is too bright for that). A clean
+case has the same backgrounds and, half the time,
 harmless device text (5.0MHz, GAIN 48, depth marks). Every identifying item keeps the mask of its own ink, so
 a test can tell whether what was masked covers it.
 
@@ -31,6 +33,7 @@ FAMILIES = ["YAMADA", "SUZUKI", "TANAKA", "WATANABE", "NAKAMURA", "KOBAYASHI", "
 GIVENS = ["TARO", "HANAKO", "KENJI", "YUMIKO", "MARIA", "ROBERT", "ELENA", "THOMAS", "AKIRA", "SOFIA"]
 JAPANESE_NAMES = [("山田", "太郎"), ("鈴木", "花子"), ("田中", "健二"), ("渡辺", "由美子"), ("中村", "明"),
                   ("小林", "誠"), ("佐藤", "恵子"), ("高橋", "一郎")]  # fmt: skip
+LEGIBLE = 60  # grey levels between the text and the 90th percentile of what lies under it
 HARMLESS = ["5.0MHz", "GAIN 48", "DR 60", "FR 24Hz", "ABD", "L", "R", "10cm", "C5-2", "MI 0.9", "TIS 0.4", "PW"]
 
 
@@ -115,14 +118,20 @@ def _write(rng: random.Random, picture: Image.Image, draw: ImageDraw.ImageDraw, 
     x = rng.randrange(5, max(6, columns // 2)) if over else rng.choice([6, columns // 2 + 10])
     y = rng.randrange(rows // 4, rows // 2) if over else rng.choice([6, rows - 4 * (size + 6) - 6])
     inks = []
+    grey = np.asarray(picture.convert("L"))
     for text, path in zip(texts, fonts, strict=True):
         font = ImageFont.truetype(str(path), size)
-        level = rng.choice([255, 230, 200, 170]) if not over else rng.choice([255, 240, 220])
+        ink = Image.new("L", picture.size, 0)
+        ImageDraw.Draw(ink).text((x, y), text, fill=255, font=font)
+        box = ink.getbbox() or (x, y, x + 1, y + 1)
+        under = int(np.percentile(grey[box[1] : box[3], box[0] : box[2]], 90))
+        # Legible, as a device draws it: at least LEGIBLE above what lies under it, or on a dark label box.
+        level = max(rng.choice([255, 230, 200, 170]), min(255, under + LEGIBLE))
+        if under + LEGIBLE > 255:
+            draw.rectangle((box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2), fill=0)
         colour: int | tuple[int, int, int] = level
         if picture.mode == "RGB":
             colour = rng.choice([(level, level, level), (level, level, 0), (0, level, level), (0, level, 0)])
-        ink = Image.new("L", picture.size, 0)
-        ImageDraw.Draw(ink).text((x, y), text, fill=255, font=font)
         draw.text((x, y), text, fill=colour, font=font)
         inks.append(np.asarray(ink) > 96)
         y += size + rng.randrange(4, 10)
