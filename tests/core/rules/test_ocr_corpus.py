@@ -125,6 +125,8 @@ def _write_report(results: list[Result], found: dict[str, float], wall: float) -
         "tests/core/rules/test_ocr_corpus.py",
         "",
         f"Tesseract {_tesseract_version()}, languages {'+'.join(RULE.languages)}, `--psm 11`, two worker processes.",
+        "OCR time is one image's read in its worker (preparing the image included), on a 2-core machine shared with",
+        "other work while it ran: a lower bound of the latency a first request sees, not a benchmark.",
         "",
         "| figure | value |",
         "|---|---|",
