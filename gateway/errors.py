@@ -31,6 +31,9 @@ translated into this tree at the adapter that calls them.
     │   │                           that means for the instance: gateway.core.instance.judged)
     │   ├── MalformedPart10         bytes that do not parse (truncated, no DICM prefix, an unknown syntax)
     │   └── UnstreamablePart10      valid, but not as a stream (deflated, a header or trailer beyond its limit)
+    ├── OcrFailed              500, burned-in text could not be read (not an image, Tesseract failing): the
+    │   │                           caller withholds the instance (gateway.web.handlers.burned_text)
+    │   └── OcrTimeout              no verdict in time, which withholds too
     └── DeidentificationError  500, the engine could not fully process something
         ├── MappingMissing          a value the engine asked for was never resolved (a bug: it fails closed)
         └── Withheld                an instance left out on purpose, with a reason
@@ -130,6 +133,14 @@ class UpstreamProtocolError(UpstreamError):
 class StoreUnavailable(GatewayError):
     status = 503
     public_message = "the pseudonym store is unavailable"
+
+
+class OcrFailed(GatewayError):
+    """Burned-in text could not be read; the message is a reason code, never text that was read."""
+
+
+class OcrTimeout(OcrFailed):
+    """OCR gave no verdict in time."""
 
 
 class DeidentificationError(GatewayError):

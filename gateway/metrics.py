@@ -64,6 +64,14 @@ WITHHELD = Counter(
     "gateway_instances_withheld", "Objects left out on purpose, by form and reason code (never a value).",
     ["form", "reason"], registry=REGISTRY,
 )  # fmt: skip
+OCR_READS = Counter(
+    "gateway_ocr_reads", "Instances whose first frame was read by OCR for burned-in text, by outcome.",
+    ["outcome"], registry=REGISTRY,
+)  # fmt: skip
+OCR_SECONDS = Histogram(
+    "gateway_ocr_duration_seconds", "Time to fetch and read one first frame by OCR.",
+    buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+)  # fmt: skip
 STORE_CALLS = Histogram(
     "gateway_store_round_trip_seconds", "Pseudonym store round trips, by operation.",
     ["operation"], buckets=_STORE_BUCKETS, registry=REGISTRY,
@@ -120,6 +128,12 @@ def withheld(form: str, reason: str) -> None:
     code = reason_code(reason)
     WITHHELD.labels(form, code).inc()
     HISTORY.withheld(code)
+
+
+def ocr_read(outcome: str, seconds: float) -> None:
+    """One instance judged by OCR: clean, masked, withheld, timeout or failed."""
+    OCR_READS.labels(outcome).inc()
+    OCR_SECONDS.observe(seconds)
 
 
 def upstream_answered(transaction: str, status: int, seconds: float) -> None:

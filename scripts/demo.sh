@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(orthanc orthanc-dicomweb gcc libc6-dev)
+PACKAGES=(orthanc orthanc-dicomweb gcc libc6-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn)  # OCR of burned-in text
 
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(orthanc orthanc-dicomweb redis-server gcc libc6-dev chromium)
+PACKAGES=(orthanc orthanc-dicomweb redis-server gcc libc6-dev chromium
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-jpn fonts-dejavu-core fonts-ipafont-gothic)  # OCR and its corpus
 
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh

@@ -19,6 +19,16 @@ from support.redis_server import RedisServer
 from gateway.demo.orthanc import OrthancProcess
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The full OCR corpus runs only when its marker is selected (-m ocr_corpus): plain pytest skips it."""
+    if "ocr_corpus" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the full OCR corpus runs with -m ocr_corpus")
+    for item in items:
+        if item.get_closest_marker("ocr_corpus") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancProcess]:
     require_orthanc()

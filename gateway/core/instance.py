@@ -24,6 +24,7 @@ from gateway.core.dicom import Uids, dataset_patient, dataset_uids
 from gateway.core.governance.model import Withdrawals
 from gateway.core.pseudonyms.model import Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
+from gateway.core.rules.burned_text import CLEAN, BurnedText
 from gateway.core.rules.encapsulated import ANY, Accepted, Remasked
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan
@@ -79,6 +80,11 @@ class ReadInstance:
     _header: Part10Header
     _ds: Dataset
 
+    @property
+    def dataset(self) -> Dataset:
+        """The header as read (raw elements): what OCR takes the instance's identifiers and modality from."""
+        return self._ds
+
     async def hold(self, limit: int) -> int | None:
         """Read the rest of the instance into memory, so that the stream under it can move on to the next one:
         the bytes held, or None when they would exceed `limit` (the rest then stays in the stream)."""
@@ -99,12 +105,18 @@ async def read_instance(body: AsyncIterable[bytes | memoryview], with_: Deidenti
 
 
 async def rewrite_instance(
-    read: ReadInstance, engine: Engine, mappings: Mappings, *, accepted: Accepted = ANY
+    read: ReadInstance,
+    engine: Engine,
+    mappings: Mappings,
+    burned: BurnedText = CLEAN,
+    *,
+    accepted: Accepted = ANY,
 ) -> DeidentifiedInstance:
-    """The instance with its header de-identified under `mappings` (which hold at least its needs). A masked
-    encapsulated instance may go out in another syntax, one the client `accepted` (gateway.core.rules.encapsulated)."""
+    """The instance with its header de-identified under `mappings` (which hold at least its needs), and its
+    pixels masked where a pixel rule or the OCR verdict `burned` asks. A masked encapsulated instance may go out
+    in another syntax, one the client `accepted` (gateway.core.rules.encapsulated)."""
     stream, header, ds = read._stream, read._header, read._ds
-    plan = engine.apply(ds, mappings)
+    plan = engine.apply(ds, mappings, burned)
     syntax = header.transfer_syntax
     if plan.passthrough:
         pixels = _pixels(stream, header)

@@ -15,6 +15,7 @@ from gateway import logs
 from gateway.adapters.oidc import OidcVerifier
 from gateway.core.auth import ApiKeys, Authenticator
 from gateway.core.roles import RoleBook
+from gateway.core.rules.burned_text import BurnedTextCache
 from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.core.transactions import TRANSACTIONS
@@ -24,9 +25,10 @@ from gateway.web.exchange import DICOMWEB_ROOT
 from gateway.web.handlers import health, metrics, withdrawals
 from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
-from gateway.web.resources import governance_ctx, store_ctx, upstream_ctx
+from gateway.web.resources import governance_ctx, ocr_ctx, store_ctx, upstream_ctx
 from gateway.web.state import (
     AUTHENTICATOR,
+    BURNED_TEXT,
     METADATA_TURNS,
     ROLES,
     SERIES_VERDICTS,
@@ -51,8 +53,9 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app[STOW_MAX_BYTES] = settings.limits.stow_max_bytes
     app[VERDICTS] = VerdictCache()
     app[SERIES_VERDICTS] = SeriesVerdictCache()
+    app[BURNED_TEXT] = BurnedTextCache()
     app[METADATA_TURNS] = asyncio.Semaphore(METADATA_AT_ONCE)
-    app.cleanup_ctx.extend([upstream_ctx, store_ctx, governance_ctx(app[ROLES])])
+    app.cleanup_ctx.extend([upstream_ctx, ocr_ctx, store_ctx, governance_ctx(app[ROLES])])
     app.on_response_prepare.append(cors.on_prepare)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from gateway.adapters.backends import open_store, refuse_unreadable, sealed_for
+from gateway.adapters.ocr import TesseractPool
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.governance.oversight import Oversight
 from gateway.core.governance.profiles import ProfileEditor
@@ -18,7 +19,8 @@ from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.roles import RoleBook
 from gateway.errors import ConfigError, StoreUnavailable
 from gateway.settings import Settings
-from gateway.web.state import EDITOR, GOVERNANCE, OVERSIGHT, RESOLVER, SETTINGS, STORE, UPSTREAM
+from gateway.web.ocr_jobs import OcrJobs
+from gateway.web.state import EDITOR, GOVERNANCE, OCR, OCR_JOBS, OVERSIGHT, RESOLVER, SETTINGS, STORE, UPSTREAM
 
 log = logging.getLogger("gateway")
 
@@ -34,6 +36,19 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     app[UPSTREAM] = client
     yield
     await client.aclose()
+
+
+OCR_WORKERS = 1  # Tesseract reads at once: the machine's other core serves the event loop
+
+
+async def ocr_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The OCR process pool (its worker starts at the first read) and the reads in flight, cancelled at close."""
+    pool = TesseractPool(OCR_WORKERS)
+    pool.open()
+    app[OCR], app[OCR_JOBS] = pool, OcrJobs()
+    yield
+    await app[OCR_JOBS].close()
+    pool.close()
 
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.adapters.ocr import TesseractPool
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.auth import Authenticator, Principal
 from gateway.core.governance.disclosure import Audit
@@ -22,9 +23,11 @@ from gateway.core.governance.store import GovernanceStore
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.pseudonyms.store import PseudonymStore
 from gateway.core.roles import RoleBook
+from gateway.core.rules.burned_text import BurnedTextCache
 from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.settings import Settings
+from gateway.web.ocr_jobs import OcrJobs
 
 # What aiohttp calls for a request: a route handler, or the rest of the chain a middleware wraps.
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,6 +44,9 @@ AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 ROLES = web.AppKey("roles", RoleBook)
 VERDICTS = web.AppKey("pixel_verdicts", VerdictCache)
 SERIES_VERDICTS = web.AppKey("series_verdicts", SeriesVerdictCache)  # head volumes (face_volumes.py)
+OCR = web.AppKey("ocr", TesseractPool)  # burned-in text (burned_text.py): the process pool
+BURNED_TEXT = web.AppKey("burned_text", BurnedTextCache)  # the OCR verdicts
+OCR_JOBS = web.AppKey("ocr_jobs", OcrJobs)  # the reads in flight
 STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
 # Whole-series metadata parsed and de-identified at once: each holds tens of MB of objects while it runs, and
 # twenty viewers opening studies together took the process past 500 MB (bench_soak). The origin's answers are

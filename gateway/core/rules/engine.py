@@ -26,6 +26,7 @@ from pydicom.uid import (
 from gateway.core.dicom import MEDIA_STORAGE_SOP_INSTANCE_UID, JsonObject, dataset_patient, json_patient
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
 from gateway.core.rules.actions import Action
+from gateway.core.rules.burned_text import CLEAN, BurnedText, with_burned_text
 from gateway.core.rules.dataset import DatasetWalk
 from gateway.core.rules.dicom_json import JsonWalk
 from gateway.core.rules.encapsulated import Accepted, Picture, Remasked, remask
@@ -83,12 +84,14 @@ class Engine:
             needs.add(IdKind.UID, media_uid)
         return needs
 
-    def apply(self, ds: Dataset, mappings: Mappings) -> PixelPlan:
-        """De-identify `ds` in place and return what must happen to its pixel data."""
+    def apply(self, ds: Dataset, mappings: Mappings, burned: BurnedText = CLEAN) -> PixelPlan:
+        """De-identify `ds` in place and return what must happen to its pixel data; `burned` is the OCR verdict on
+        it (its regions are masked as a pixel rule's are)."""
         if self.profile.identity:
             return PASSTHROUGH
         with _fail_closed("unprocessable-header"):
             plan = screen(self.profile, dataset_header(ds)) if self._screens else PASSTHROUGH
+            plan = with_burned_text(plan, burned)
             layout = layout_for(_syntax(ds))
             rewrite = self._rewrite(mappings, dataset_patient(ds))
             texts = self._texts()
@@ -108,6 +111,20 @@ class Engine:
                 return write(ds, meta, layout)
             ds.preamble = b"\0" * 128  # a preamble can hold anything (a TIFF header, for one)
             return write(ds, self._file_meta(ds), layout)
+
+    def identifiers(self, ds: Dataset) -> tuple[Identifiers | None, Matcher | None]:
+        """The instance's own identifying texts, as the scrubber is given them: what OCR'd text is scrubbed with."""
+        texts = Texts()
+        with _fail_closed("unprocessable-header"):
+            self._walk.own_identifiers(ds, set(), texts=texts)
+        return texts.scrubbing()
+
+    def identifiers_json(self, obj: JsonObject) -> tuple[Identifiers | None, Matcher | None]:
+        """As `identifiers`, from the instance's (real) DICOM JSON."""
+        texts = Texts()
+        with _fail_closed("unprocessable-object"):
+            self._json.own_identifiers(obj, set(), texts)
+        return texts.scrubbing()
 
     def mask_pixels(self, ds: Dataset, pixel_value: bytes, plan: PixelPlan | None = None) -> bytes:
         """Mask native pixel data (all frames). Pass the plan `apply` returned; without one it is recomputed."""

@@ -12,7 +12,7 @@ from gateway.core.dicom import JsonObject, json_patient
 from gateway.core.recent import Recent
 from gateway.core.rules.pixels import Geometry, PixelPlan
 from gateway.core.rules.profile import Profile
-from gateway.core.rules.withhold import json_header, screen
+from gateway.core.rules.withhold import json_header, needs_ocr, screen
 from gateway.errors import Withheld
 
 
@@ -23,6 +23,7 @@ class PixelVerdict:
     plan: PixelPlan
     frame: Geometry
     patient: str  # the real patient key, so an opt-out made after judging still hides the instance
+    ocr: bool = False  # whether burned-in text must be read by OCR before any pixel goes out (burned_text.py)
 
 
 class VerdictCache(Recent[tuple[str, str], PixelVerdict | Withheld]):
@@ -34,8 +35,9 @@ class VerdictCache(Recent[tuple[str, str], PixelVerdict | Withheld]):
 
 def verdict_of(profile: Profile, obj: JsonObject) -> PixelVerdict | Withheld:
     """Judge an instance from its (real) DICOM JSON: the same screen the engine runs on every path."""
+    header = json_header(obj)
     try:
-        plan = screen(profile, json_header(obj))
+        plan = screen(profile, header)
     except Withheld as exc:
         return exc
     frame = Geometry(
@@ -46,7 +48,7 @@ def verdict_of(profile: Profile, obj: JsonObject) -> PixelVerdict | Withheld:
         frames=1,
         planar=_int(obj, "00280006", 0),
     )
-    return PixelVerdict(plan, frame, json_patient(obj))
+    return PixelVerdict(plan, frame, json_patient(obj), needs_ocr(profile, header))
 
 
 def _int(obj: JsonObject, tag: str, default: int) -> int:

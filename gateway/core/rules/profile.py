@@ -25,6 +25,7 @@ from gateway.core.dicom import GRAPHIC_ANNOTATIONS, PATIENT_AGE
 from gateway.core.pseudonyms.model import IdKind, PseudonymScheme, ScopeSpec
 from gateway.core.rules import annex_e_table
 from gateway.core.rules.actions import Action, Option, compile_table, keyword_tags
+from gateway.core.rules.burned_text import OcrRule
 from gateway.core.rules.face_volume import FaceVolumeRule
 from gateway.core.rules.pixels import PixelRule, Region
 from gateway.core.rules.retained import DEFAULT_KEEP_VRS, unlisted_action
@@ -77,6 +78,7 @@ class Withholding:
     burned_in_annotation: bool = False
     sop_classes: frozenset[str] = frozenset()
     face_volumes: FaceVolumeRule | None = None  # None: head volumes are not withheld as such
+    ocr: OcrRule | None = None  # None: burned-in text is not read
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,23 @@ def _withholding(model: ProfileModel, source: str) -> Withholding:
         burned_in_annotation=model.withhold.burned_in_annotation,
         sop_classes=frozenset(classes),
         face_volumes=_face_volumes(model),
+        ocr=_ocr(model),
+    )
+
+
+def _ocr(model: ProfileModel) -> OcrRule | None:
+    """What OCR looks for is what the role's scrubber looks for, dates always removed: a burned-in date cannot be
+    shifted, nor kept."""
+    ocr = model.withhold.ocr
+    if ocr is None:
+        return None
+    return OcrRule(
+        modalities=frozenset(ocr.modalities),
+        languages=tuple(ocr.languages),
+        timeout_s=ocr.timeout_s,
+        on_text=ocr.on_text,
+        max_words=ocr.max_words,
+        scrubber=Scrubber(model.scrub.deny, model.scrub.allow, dates="remove"),
     )
 
 

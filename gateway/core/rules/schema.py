@@ -25,6 +25,7 @@ DateWord = Literal["keep", "shift", "year", "remove"]
 CleanWord = Literal["scrub", "blank"]
 PermissionWord = Literal["search", "retrieve", "store"]
 UidWord = Literal["keep", "replace"]
+OcrLanguage = Literal["eng", "jpn"]  # the Tesseract languages scripts/test.sh installs
 
 
 def _compiles(term: str) -> str:
@@ -62,6 +63,16 @@ class FaceVolumeModel(_Strict):
     defaced_markers: list[Term] = ["DEFACED"]
 
 
+class OcrModel(_Strict):
+    """Burned-in text read by OCR on the first frame of instances of these modalities (burned_text.py)."""
+
+    modalities: list[str] = Field(default_factory=lambda: ["US", "SC", "XC", "ES", "OT"], min_length=1)
+    languages: list[OcrLanguage] = Field(default_factory=lambda: list[OcrLanguage](["jpn"]), min_length=1)
+    timeout_s: float = Field(default=20.0, gt=0, le=300)  # past it the instance is withheld
+    on_text: Literal["mask", "withhold"] = "mask"  # what identifying text read does: masked boxes, or withheld
+    max_words: int = Field(default=40, ge=1, le=10000)  # more confident words: a document, withheld
+
+
 class WithholdModel(_Strict):
     modalities: list[str] = []  # always withheld, e.g. photographs of a face or a fundus
     burned_in_risk_modalities: list[str] = []  # withheld unless a pixel rule cleans them
@@ -69,6 +80,7 @@ class WithholdModel(_Strict):
     sop_classes: list[str] = []  # SOP Class UIDs or pydicom keywords
     face_volumes: bool = False  # head CT and MR series of thin slices, unless marked defaced (face_volume.py)
     face_volume: FaceVolumeModel = Field(default_factory=FaceVolumeModel)
+    ocr: OcrModel | None = None  # None: no OCR; {} takes every default
 
 
 class MatchModel(_Strict):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 
+from gateway.core.rules.burned_text import at_risk
 from gateway.core.rules.header import TAGS, text_values
 from gateway.core.rules.pixels import PASSTHROUGH, PixelPlan
 from gateway.core.rules.profile import Profile
@@ -58,6 +59,17 @@ def screen(profile: Profile, header: Header) -> PixelPlan:
     if modality in withhold.burned_in_risk_modalities:
         raise Withheld("burned-in-text-risk (0008,0060)")
     return PASSTHROUGH
+
+
+def needs_ocr(profile: Profile, header: Header) -> bool:
+    """Whether the role's OCR must read this instance: at risk (burned_text.at_risk) and not withheld anyway."""
+    if not at_risk(profile.withhold.ocr, header):
+        return False
+    try:
+        screen(profile, header)
+    except Withheld:
+        return False
+    return True
 
 
 def dataset_header(ds: Dataset) -> Header:

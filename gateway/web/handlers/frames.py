@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -18,12 +19,14 @@ from gateway.codec.media import MediaType
 from gateway.codec.multipart import MultipartWriter, iter_parts
 from gateway.core.dicom import Uids
 from gateway.core.rules.actions import Action
+from gateway.core.rules.burned_text import with_burned_text
 from gateway.core.rules.pixel_verdict import PixelVerdict, verdict_of
 from gateway.core.rules.pixels import mask_native
 from gateway.core.rules.profile import Profile
 from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
 from gateway.errors import BadRequest, NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
+from gateway.web.handlers.burned_text import burned_text, read_ahead
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import require_served
 from gateway.web.state import VERDICTS
@@ -37,7 +40,9 @@ _IMAGE_LIMIT = 64 * 1024**2
 
 
 def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
-    """Judge every instance of a metadata answer now: a viewer asks for their frames next (OHIF does)."""
+    """Judge every instance of a metadata answer now: a viewer asks for their frames next (OHIF does). Reading
+    their burned-in text starts too, in the background."""
+    read_ahead(exchange, objects, complete=True)
     cache, version = exchange.request.app[VERDICTS], exchange.role.profile.version
     for obj in objects:
         uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
@@ -54,9 +59,12 @@ async def judge(exchange: Exchange, instance_path: str) -> PixelVerdict:
     cache = exchange.request.app[VERDICTS]
     key = (exchange.role.profile.version, instance_path)
     verdict = cache.get(key)
+    metadata = None
     if verdict is None:
-        verdict = await _judge(exchange, instance_path)
+        verdict, metadata = await _judge(exchange, instance_path)
         cache.put(key, verdict)
+    if not isinstance(verdict, Withheld) and verdict.ocr:  # burned-in text read by OCR: masked or withheld
+        verdict = await _with_burned_text(exchange, instance_path, verdict, metadata)
     if isinstance(verdict, Withheld):
         log.info("withheld", extra={"reason": verdict.reason})
         raise NotFound()
@@ -70,11 +78,21 @@ async def judge(exchange: Exchange, instance_path: str) -> PixelVerdict:
     return verdict
 
 
-async def _judge(exchange: Exchange, instance_path: str) -> PixelVerdict | Withheld:
+async def _judge(exchange: Exchange, instance_path: str) -> tuple[PixelVerdict | Withheld, JsonObject]:
     objects = await upstream_of(exchange.request).get_json(instance_path + "/metadata", limit=JsonLimit.INSTANCE)
     if len(objects) != 1:
         raise NotFound()
-    return verdict_of(exchange.role.profile, objects[0])
+    return verdict_of(exchange.role.profile, objects[0]), objects[0]
+
+
+async def _with_burned_text(
+    exchange: Exchange, instance_path: str, verdict: PixelVerdict, metadata: JsonObject | None
+) -> PixelVerdict | Withheld:
+    burned = await burned_text(exchange, instance_path, metadata)
+    try:
+        return replace(verdict, plan=with_burned_text(verdict.plan, burned))
+    except Withheld as exc:
+        return exc
 
 
 def instance_path_of(path: str) -> str:

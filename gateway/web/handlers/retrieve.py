@@ -11,7 +11,7 @@ the connection without the closing boundary, so the client cannot take a cut stu
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 
 from aiohttp import web
 
@@ -20,9 +20,12 @@ from gateway.codec.media import MediaType, accepted_transfer_syntaxes
 from gateway.codec.multipart import MultipartWriter, Part, iter_parts
 from gateway.core.instance import Deidentifier, ReadInstance, read_instance, rewrite_instance
 from gateway.core.pseudonyms.model import Mappings, Needs
+from gateway.core.rules.burned_text import CLEAN, BurnedText
 from gateway.core.rules.encapsulated import ANY, Accepted
+from gateway.core.rules.withhold import dataset_header, needs_ocr
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
+from gateway.web.handlers.burned_text import burned_text
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import SeriesGate
 from gateway.web.streaming import Coalesced, Write, abort, begin, upstream_request_headers
@@ -32,6 +35,7 @@ log = logging.getLogger("gateway.retrieve")
 # Read-ahead: enough parts for one store call to serve many, few enough bytes to keep memory flat.
 AHEAD_PARTS = 32
 AHEAD_BYTES = 16 << 20
+BurnedTextOf = Callable[[ReadInstance], Awaitable[BurnedText]]
 
 
 async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -55,7 +59,9 @@ async def retrieve_instances(exchange: Exchange, view: View) -> web.StreamRespon
         try:
             parts = iter_parts(upstream.chunks(), media.boundary, side="upstream")
             accepted = Accepted(accepted_transfer_syntaxes(request.headers.get("Accept")))
-            sent = await send_instances(parts, view, writer, out.write, gate=gate, accepted=accepted)
+            sent = await send_instances(
+                parts, view, writer, out.write, gate=gate, burned=_reader(exchange), accepted=accepted
+            )
             await out.flush()
             if response is None:
                 raise NotFound()  # every instance was withheld
@@ -80,6 +86,7 @@ async def send_instances(
     ahead_parts: int = AHEAD_PARTS,
     ahead_bytes: int = AHEAD_BYTES,
     gate: SeriesGate | None = None,
+    burned: BurnedTextOf | None = None,
     accepted: Accepted = ANY,
 ) -> int:
     """Send the de-identified instances of a multipart body; return how many went out.
@@ -89,14 +96,15 @@ async def send_instances(
     Instance UID is new, would otherwise make one round trip per instance. A masked compressed instance may go
     out in another transfer syntax the client `accepted` (gateway.core.rules.encapsulated)."""
     deidentifier = Deidentifier(view.engine, view.scope, view.resolver, view.audit.withdrawn)
-    batch: list[tuple[Part, ReadInstance]] = []
+    batch: list[tuple[Part, ReadInstance, BurnedText]] = []
     held = sent = 0
     async for part in parts:
         read = await _read(part, deidentifier, gate)
         if read is None:
             continue
+        text = await burned(read) if burned is not None else CLEAN
         size = await read.hold(ahead_bytes - held)
-        batch.append((part, read))
+        batch.append((part, read, text))
         held += size or 0
         if size is None or len(batch) >= ahead_parts or held >= ahead_bytes:
             sent += await _send_batch(batch, view, writer, write, accepted)
@@ -117,24 +125,50 @@ async def _read(part: Part, deidentifier: Deidentifier, gate: SeriesGate | None)
         return None
 
 
+def _reader(exchange: Exchange) -> BurnedTextOf | None:
+    """The OCR verdict of a part read, for a role that reads burned-in text: CLEAN for a part not at risk."""
+    profile = exchange.role.profile
+    if profile.withhold.ocr is None:
+        return None
+
+    async def of(read: ReadInstance) -> BurnedText:
+        if not needs_ocr(profile, dataset_header(read.dataset)):
+            return CLEAN
+        real = read.real
+        path = f"/studies/{real.study}/series/{real.series}/instances/{real.instance}"
+        return await burned_text(exchange, path, read.dataset)
+
+    return of
+
+
 async def _send_batch(
-    batch: list[tuple[Part, ReadInstance]], view: View, writer: MultipartWriter, write: Write, accepted: Accepted
+    batch: list[tuple[Part, ReadInstance, BurnedText]],
+    view: View,
+    writer: MultipartWriter,
+    write: Write,
+    accepted: Accepted,
 ) -> int:
     if not batch:
         return 0
     needs = Needs()
-    for _, read in batch:
+    for _, read, _ in batch:
         needs.merge(read.needs)
     mappings = await view.resolver.resolve(view.scope, needs)
-    return sum([await _send_one(part, read, mappings, view, (writer, write, accepted)) for part, read in batch])
+    return sum([await _send_one(part, read, text, mappings, view, (writer, write, accepted))
+                for part, read, text in batch])  # fmt: skip
 
 
 async def _send_one(
-    part: Part, read: ReadInstance, mappings: Mappings, view: View, out: tuple[MultipartWriter, Write, Accepted]
+    part: Part,
+    read: ReadInstance,
+    text: BurnedText,
+    mappings: Mappings,
+    view: View,
+    out: tuple[MultipartWriter, Write, Accepted],
 ) -> int:
     writer, write, accepted = out
     try:
-        instance = await rewrite_instance(read, view.engine, mappings, accepted=accepted)
+        instance = await rewrite_instance(read, view.engine, mappings, text, accepted=accepted)
     except Unreadable:
         raise
     except Withheld as exc:

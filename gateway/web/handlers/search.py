@@ -16,6 +16,7 @@ from gateway.core.qido import QueryPlan, passes, plan_search, upstream_query
 from gateway.core.rules.withhold import SCREEN_TAGS
 from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
+from gateway.web.handlers.burned_text import read_ahead
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import rule_of, visible
 from gateway.web.view import JsonObject, View, json_response, require_json
@@ -52,6 +53,7 @@ async def search(exchange: Exchange, view: View) -> web.StreamResponse:
     end = None if plan.limit is None else plan.offset + plan.limit
     window = results[plan.offset : end]
     view.disclose(window)  # not the results before the offset, nor the one fetched to learn that more exist
+    read_ahead(exchange, [source for source, _ in window], complete=False)  # burned-in text of listed instances
     if end is not None and len(results) > end:
         warnings.append("There are additional results that can be requested.")
     return _answer([out for _, out in window], warnings)
