@@ -6,7 +6,7 @@ withheld, and falsely masked when any region is masked in it.
 
 The fast subset (10 + 10 images) runs in the normal suite. The full corpus (220 + 220) runs only when asked:
 
-    /work/main/.venv/bin/python -m pytest -q -p no:cacheprovider -m ocr_corpus tests/core/rules/test_ocr_corpus.py
+    .venv/bin/python -m pytest -q -p no:cacheprovider -m ocr_corpus tests/core/rules/test_ocr_corpus.py
 
 and writes ocr_corpus/REPORT.md (committed).
 """
@@ -121,7 +121,7 @@ def _write_report(results: list[Result], found: dict[str, float], wall: float) -
         "Written by `test_full_corpus` (tests/core/rules/test_ocr_corpus.py), from the images",
         "tests/core/rules/ocr_corpus/corpus.py draws at test time (seed 19). Command:",
         "",
-        "    /work/main/.venv/bin/python -m pytest -q -p no:cacheprovider -m ocr_corpus "
+        "    .venv/bin/python -m pytest -q -p no:cacheprovider -m ocr_corpus "
         "tests/core/rules/test_ocr_corpus.py",
         "",
         f"Tesseract {_tesseract_version()}, languages {'+'.join(RULE.languages)}, `--psm 11`, two worker processes.",
