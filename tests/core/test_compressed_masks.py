@@ -2,7 +2,8 @@
 
 Lossless syntaxes must come back in their own syntax, bit-exact outside the mask; JPEG baseline comes back in
 Explicit VR Little Endian when the client takes it (exactly the first generation, masked), else as a second JPEG
-generation whose PSNR is printed (`pytest -s tests/core/test_compressed_masks.py`; figures in bench/compressed-mask-report.md).
+generation whose PSNR is printed (`pytest -s tests/core/test_compressed_masks.py`; figures in
+bench/compressed-mask-report.md).
 """
 
 from __future__ import annotations
