@@ -32,7 +32,7 @@ translated into this tree at the adapter that calls them.
     │   ├── MalformedPart10         bytes that do not parse (truncated, no DICM prefix, an unknown syntax)
     │   └── UnstreamablePart10      valid, but not as a stream (deflated, a header or trailer beyond its limit)
     ├── OcrFailed              500, burned-in text could not be read (not an image, Tesseract failing): the
-    │   │                           caller withholds the instance (gateway.web.handlers.burned_text)
+    │   │                           caller withholds the instance (gateway.web.handlers.ocr_verdicts)
     │   └── OcrTimeout              no verdict in time, which withholds too
     └── DeidentificationError  500, the engine could not fully process something
         ├── MappingMissing          a value the engine asked for was never resolved (a bug: it fails closed)

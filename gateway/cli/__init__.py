@@ -2,7 +2,7 @@
 and flags are a contract).
 
 The governance verbs live in `gateway.cli.governance`, the store verbs in `gateway.cli.store`, and the
-recipient's client of the withdrawal feed in `gateway.cli.withdrawals`.
+recipient's client of the withdrawal feed in `gateway.cli.withdrawal_client`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.cli import governance, withdrawals
+from gateway.cli import governance, withdrawal_client
 from gateway.cli import store as stores
 from gateway.errors import ConfigError
 from gateway.settings import Settings, load_settings
@@ -28,15 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dir", type=Path, default=Path(".demo"))
     governance.add_parsers(verbs)
     stores.add_parsers(verbs)
-    withdrawals.add_parsers(verbs)
+    withdrawal_client.add_parsers(verbs)
     args = parser.parse_args(argv)
     try:
         if args.verb in governance.VERBS:
             return governance.run(args)
         if args.verb in stores.VERBS:
             return stores.run(args)
-        if args.verb in withdrawals.VERBS:
-            return withdrawals.run(args)
+        if args.verb in withdrawal_client.VERBS:
+            return withdrawal_client.run(args)
         if args.verb == "serve":
             return serve(load_settings(args.config))
         if args.verb == "check-config":

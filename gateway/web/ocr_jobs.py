@@ -1,4 +1,4 @@
-"""The OCR reads in flight (gateway.web.handlers.burned_text), each with its handle."""
+"""The OCR reads in flight (gateway.web.handlers.ocr_verdicts), each with its handle."""
 
 from __future__ import annotations
 

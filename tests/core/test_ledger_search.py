@@ -1,4 +1,4 @@
-"""The ledger search (gateway.core.governance.search): each filter alone, together, and the pages."""
+"""The ledger search (gateway.core.governance.ledger_search): each filter alone, together, and the pages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from gateway.core.governance.ledger_search import LedgerFilter, search, time_bound
 from gateway.core.governance.model import LedgerEntry
-from gateway.core.governance.search import LedgerFilter, search, time_bound
 from gateway.errors import BadRequest
 
 A_STUDY, B_STUDY, PSEUDO_A = "1.2.3.1", "1.2.3.2", "2.25.111"

@@ -3,7 +3,7 @@
 Ultrasound, secondary captures, photographs, endoscopy and "other" images often carry the patient's name, ID and
 the date in their pixels, and many say nothing of it (Burned In Annotation (0028,0301) absent or NO). For a role
 with `withhold.ocr`, such an instance is read once by OCR, on its first frame (the web layer fetches it and runs
-Tesseract in a process pool: `gateway.adapters.ocr`, `gateway.web.handlers.burned_text`), and judged here:
+Tesseract in a process pool: `gateway.adapters.ocr`, `gateway.web.handlers.ocr_verdicts`), and judged here:
 
 - the words of each line are joined into a line of text, which goes through the role's free-text scrubber with
   the instance's own identifiers (names, IDs, dates...) and the generic patterns (dates, IDs, phones, e-mail...),

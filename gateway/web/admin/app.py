@@ -25,7 +25,7 @@
     GET    /admin/ledger/export?format=csv|json
     POST   /admin/reidentify                    {scope, pseudonym} -> {kind, real}; 409 for irreversible scopes
     POST   /admin/optouts/status                {PatientID, IssuerOfPatientID?} -> the withdrawal loop, per scope
-    GET    /admin/origin/studies?q=             studies by PatientID, AccessionNumber or name prefix (origin.py)
+    GET    /admin/origin/studies?q=             studies by PatientID, AccessionNumber or name prefix (pickers.py)
     GET    /admin/origin/studies/{study}/series and .../series/{series}/instances, for the console's pickers
 
 Every request past authentication is an admin action and is recorded in the ledger (action, outcome status,
@@ -39,7 +39,7 @@ from aiohttp import web
 
 from gateway.core.governance.admin_actions import ADMIN_ROLE
 from gateway.errors import Forbidden, GatewayError
-from gateway.web.admin import images, ledger, origin, overview, profile_form, records, rules
+from gateway.web.admin import images, ledger, overview, pickers, profile_form, records, rules
 from gateway.web.admin.note import principal_of, record_action
 from gateway.web.state import TRANSACTION, RequestHandler, authenticate
 
@@ -55,7 +55,7 @@ def build_admin() -> web.Application:
         *images.ROUTES,
         *records.ROUTES,
         *ledger.ROUTES,
-        *origin.ROUTES,
+        *pickers.ROUTES,
         *overview.ROUTES,
     ):
         admin.router.add_route(method, path, handler, name=name)

@@ -4,7 +4,7 @@
     GET /admin/ledger/verify                 {intact, entries, bad_seq, problem, message}
     GET /admin/ledger/export?format=csv|json
 
-The filtering is the core's (gateway.core.governance.search); finding a patient's real studies at the origin
+The filtering is the core's (gateway.core.governance.ledger_search); finding a patient's real studies at the origin
 is the shell's. A patient or study typed as a filter may be a real identifier: its ledger entry keeps it sealed.
 """
 
@@ -18,7 +18,7 @@ from gateway.adapters.origin import studies_of
 from gateway.core.governance import admin_actions
 from gateway.core.governance.admin_actions import opt_out_of
 from gateway.core.governance.chain import export_csv, export_json
-from gateway.core.governance.search import LedgerFilter, search, time_bound
+from gateway.core.governance.ledger_search import LedgerFilter, search, time_bound
 from gateway.errors import BadRequest
 from gateway.web.admin.body import json_answer
 from gateway.web.admin.note import note

@@ -26,9 +26,9 @@ from gateway.core.rules.profile import Profile
 from gateway.core.target import FRAME_LIST, LENIENT_UID, TAG_PATH
 from gateway.errors import BadRequest, NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
-from gateway.web.handlers.burned_text import burned_text, read_ahead
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import require_served
+from gateway.web.handlers.ocr_verdicts import burned_text, read_ahead
 from gateway.web.state import VERDICTS
 from gateway.web.streaming import Coalesced, abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers

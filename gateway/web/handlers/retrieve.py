@@ -25,9 +25,9 @@ from gateway.core.rules.encapsulated import ANY, Accepted
 from gateway.core.rules.withhold import dataset_header, needs_ocr
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
-from gateway.web.handlers.burned_text import burned_text
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import SeriesGate
+from gateway.web.handlers.ocr_verdicts import burned_text
 from gateway.web.streaming import Coalesced, Write, abort, begin, upstream_request_headers
 from gateway.web.view import View, own_headers
 

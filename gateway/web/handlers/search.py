@@ -16,9 +16,9 @@ from gateway.core.qido import QueryPlan, passes, plan_search, upstream_query
 from gateway.core.rules.withhold import SCREEN_TAGS
 from gateway.errors import BadRequest, IrreversibleScope
 from gateway.web.exchange import Exchange
-from gateway.web.handlers.burned_text import read_ahead
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import rule_of, visible
+from gateway.web.handlers.ocr_verdicts import read_ahead
 from gateway.web.view import JsonObject, View, json_response, require_json
 
 # What the engine needs to judge a result whatever the client asked for: the patient (one pseudonym and one
