@@ -3,6 +3,7 @@
     ohif_installed  session: `ohif/node_modules` (runs `npm ci` once when it is missing); the chromium binary
     ohif_gateway    session: a gateway whose CORS allows the viewer's origin (the browser calls it directly)
     ohif_viewer     session: gateway.demo.ohif.OhifViewer configured with the researcher's API key
+    gateway         module: a gateway of the test module's own, for the console tests
 
 The tests are marked `e2e` (and `integration`): `pytest -m e2e` runs them alone.
 """
@@ -69,3 +70,14 @@ def ohif_gateway(
 def ohif_viewer(ohif_installed: Path, ohif_gateway: GatewayProcess, viewer_port: int) -> Iterator[OhifViewer]:
     with OhifViewer(ohif_gateway.dicomweb_url, ROLE_KEYS[VIEWER_ROLE], port=viewer_port) as viewer:
         yield viewer
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    orthanc: OrthancProcess, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    """A gateway of the test module's own (embedded store) before the session Orthanc: the console tests edit
+    profiles, opt-outs and the ledger, which no other module may see."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    with running_gateway(tmp_path_factory.mktemp(name), orthanc.dicomweb_url) as process:
+        yield process

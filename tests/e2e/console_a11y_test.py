@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from console_support import run_console_flow
-from support.gateway_server import GatewayProcess, running_gateway
-
-from gateway.demo.orthanc import OrthancProcess
+from support.gateway_server import GatewayProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 SECTIONS = ["overview", "rules", "preview", "pixels", "optouts", "ledger"]
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    with running_gateway(tmp_path_factory.mktemp("console-a11y"), orthanc.dicomweb_url) as process:
-        yield process
 
 
 def test_every_control_is_named_and_the_tabs_follow_the_arrow_keys(

@@ -7,27 +7,19 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from console_support import ARTIFACTS, run_console_flow
-from support.gateway_server import GatewayProcess, running_gateway
+from support.gateway_server import GatewayProcess
 
-from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
 
 JSON = {"Accept": "application/dicom+json"}
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    with running_gateway(tmp_path_factory.mktemp("console-ledger"), orthanc.dicomweb_url) as process:
-        yield process
 
 
 def _get(gateway: GatewayProcess, role: str, path: str) -> Any:

@@ -7,27 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from console_support import ARTIFACTS, run_console_flow
-from support.gateway_server import GatewayProcess, running_gateway
+from support.gateway_server import GatewayProcess
 
-from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 
 JSON = {"Accept": "application/dicom+json"}
 PATIENT_ID, ISSUER = PLANTED["id.patient_a"], PLANTED["id.patient_a_issuer"]
 FAMILY = PLANTED["name.patient_a_family"]
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    with running_gateway(tmp_path_factory.mktemp("console-optouts"), orthanc.dicomweb_url) as process:
-        yield process
 
 
 def _researcher_studies(gateway: GatewayProcess, *, read: bool = False) -> set[str]:

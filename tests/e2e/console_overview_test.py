@@ -3,7 +3,6 @@ show each role's count, the withheld objects, the errors and the latency, from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,8 @@ import requests
 from console_support import run_console_flow
 from support.gateway_server import GatewayProcess
 
-from gateway.demo.orthanc import OrthancProcess
-
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 JSON = {"Accept": "application/dicom+json"}
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path_factory.mktemp("console-overview"), upstream_url=orthanc.dicomweb_url).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _get(gateway: GatewayProcess, role: str, path: str) -> requests.Response:

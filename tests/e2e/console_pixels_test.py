@@ -5,7 +5,6 @@ and image size (exactly there), and not the frames of another device."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,22 +14,12 @@ from console_preview_test import ct_choice
 from console_support import run_console_flow
 from support.gateway_server import GatewayProcess
 
-from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 FRAMES = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 FROM, TO = (20, 30), (70, 60)  # the drag's corners, in image pixels of the 128x128 CT frame
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path_factory.mktemp("console-pixels"), upstream_url=orthanc.dicomweb_url).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _frame(gateway: GatewayProcess, modality: str) -> bytes:

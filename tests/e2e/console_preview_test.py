@@ -3,7 +3,6 @@ see every attribute before and after the researcher's rules with the scrubbed sp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,10 @@ import requests
 from console_support import run_console_flow
 from support.gateway_server import GatewayProcess
 
-from gateway.demo.orthanc import OrthancProcess
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import STUDY_UIDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path_factory.mktemp("console-preview"), upstream_url=orthanc.dicomweb_url).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def ct_choice(gateway: GatewayProcess, study: str, index: int = 0) -> dict[str, str]:

@@ -4,7 +4,6 @@ follows it. Also: every route the form and the overview added is the admin's alo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ import requests
 import yaml
 from console_support import run_console_flow
 from support.gateway_server import GatewayProcess
-
-from gateway.demo.orthanc import OrthancProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 JSON = {"Accept": "application/dicom+json"}
@@ -25,15 +22,6 @@ NEW_ROUTES = (
     ("GET", "/admin/dictionary?prefix=Pat", None, "admin.dictionary"),
     ("GET", "/admin/overview", None, "admin.overview"),
 )
-
-
-@pytest.fixture(scope="module")
-def gateway(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(tmp_path_factory.mktemp("console-roles"), upstream_url=orthanc.dicomweb_url).start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def _descriptions(gateway: GatewayProcess) -> list[dict[str, object] | None]:
