@@ -10,7 +10,7 @@ from gateway.adapters.upstream import JsonLimit, UpstreamClient
 from gateway.core.dicom import JsonObject, first_text, json_patient
 from gateway.core.governance.model import OptOut
 from gateway.core.governance.withdrawal import PatientObjects
-from gateway.core.target import LENIENT_UID, MAX_UID
+from gateway.core.target import path_uid
 from gateway.errors import UpstreamProtocolError
 
 
@@ -31,7 +31,7 @@ async def patient_objects(upstream: UpstreamClient, optout: OptOut) -> PatientOb
     series: set[str] = set()
     instances: set[str] = set()
     for study in studies:
-        if len(study) > MAX_UID or not LENIENT_UID.fullmatch(study):  # it goes into a path: checked like a client's
+        if not path_uid(study):  # it goes into a path: checked like a client's
             raise UpstreamProtocolError("the origin named a study by something that is not a UID")
         query = [("includefield", "0020000E")]
         for obj in await upstream.get_json(f"/studies/{study}/instances", query, limit=JsonLimit.SEARCH):

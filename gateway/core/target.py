@@ -30,6 +30,11 @@ _PLACEHOLDER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 _UID_PARTS = ("study", "series", "instance")
 
 
+def path_uid(value: str) -> bool:
+    """Whether a UID the origin gave (a real one, leading zeros allowed) may go into a path the gateway builds."""
+    return len(value) <= MAX_UID and LENIENT_UID.fullmatch(value) is not None
+
+
 @dataclass(frozen=True)
 class Target:
     """The validated parts of a request's path, and the route template they fill in."""

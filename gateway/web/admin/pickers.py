@@ -17,7 +17,7 @@ from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
 from gateway.core.dicom import JsonObject, first_text
-from gateway.core.target import LENIENT_UID, MAX_UID
+from gateway.core.target import path_uid
 from gateway.errors import BadRequest
 from gateway.web.admin.body import json_answer
 from gateway.web.admin.note import note
@@ -80,7 +80,7 @@ async def _get(request: web.Request, path: str, query: list[tuple[str, str]]) ->
 
 def _uid(request: web.Request, name: str) -> str:
     value = request.match_info[name]
-    if len(value) > MAX_UID or not LENIENT_UID.fullmatch(value):
+    if not path_uid(value):
         raise BadRequest(f"the {name} UID in the path does not match the UID grammar (PS3.5 9.1)")
     return value
 

@@ -30,7 +30,7 @@ from gateway.core.rules.face_volume import (
     series_facts,
     wants_regions,
 )
-from gateway.core.target import LENIENT_UID, MAX_UID
+from gateway.core.target import path_uid
 from gateway.errors import NotFound, UpstreamError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -53,7 +53,7 @@ async def series_withheld(exchange: Exchange, study: str, series: str) -> Withhe
     rule = rule_of(exchange)
     if rule is None:
         return None
-    if not (_uid(study) and _uid(series)):
+    if not (path_uid(study) and path_uid(series)):
         return UNJUDGED
     path = f"/studies/{study}/series/{series}"
     cache = exchange.request.app[SERIES_VERDICTS]
@@ -141,7 +141,7 @@ async def _judge(exchange: Exchange, rule: FaceVolumeRule, path: str) -> SeriesV
     facts = series_facts(objects)
     if wants_regions(rule, facts):
         instance = _value(objects[0], "00080018") if objects else None
-        if instance is None or not _uid(instance):
+        if instance is None or not path_uid(instance):
             return SeriesVerdict(UNJUDGED)
         metadata = await upstream.get_json(f"{path}/instances/{instance}/metadata", limit=JsonLimit.INSTANCE)
         if len(metadata) != 1:
@@ -167,9 +167,6 @@ def _value(obj: JsonObject, tag: str) -> str | None:
     first = values[0] if isinstance(values, list) and values else None
     return first.strip() if isinstance(first, str) else None
 
-
-def _uid(value: str) -> bool:
-    return len(value) <= MAX_UID and LENIENT_UID.fullmatch(value) is not None
 
 
 def _left_out(withheld: Withheld) -> None:

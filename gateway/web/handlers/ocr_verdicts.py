@@ -30,7 +30,7 @@ from gateway.core.dicom import Uids
 from gateway.core.rules.burned_text import BurnedText, OcrRule, judge_words
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.withhold import json_header, needs_ocr
-from gateway.core.target import LENIENT_UID, MAX_UID
+from gateway.core.target import path_uid
 from gateway.errors import OcrFailed, OcrTimeout, UpstreamError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -48,7 +48,7 @@ async def burned_text(exchange: Exchange, instance_path: str, source: Dataset | 
     """The OCR verdict on one at-risk instance (a real path); `source` is its header or metadata, when held."""
     app = exchange.request.app
     real = Uids.from_path(instance_path)
-    if not all(_uid(uid) for uid in (real.study, real.series, real.instance)):
+    if not all(path_uid(uid) for uid in (real.study, real.series, real.instance)):
         return BurnedText(withheld=Withheld(UNJUDGED))  # a path is built from UIDs of the UID grammar only
     key = (exchange.role.profile.version, real.instance)
     cached = app[BURNED_TEXT].get(key)
@@ -73,7 +73,7 @@ def read_ahead(exchange: Exchange, objects: Iterable[JsonObject], *, complete: b
     app = exchange.request.app
     for obj in objects:
         uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
-        if not all(isinstance(uid, str) and _uid(uid) for uid in uids) or not needs_ocr(profile, json_header(obj)):
+        if not all(isinstance(uid, str) and path_uid(uid) for uid in uids) or not needs_ocr(profile, json_header(obj)):
             continue
         key = (profile.version, str(uids[2]))
         if app[BURNED_TEXT].get(key) is None:
@@ -114,9 +114,6 @@ async def _judged(
     words = await pool.read(image, rule.languages, rule.timeout_s)
     return judge_words(rule, words, identifiers, guard)
 
-
-def _uid(value: str) -> bool:
-    return 0 < len(value) <= MAX_UID and LENIENT_UID.fullmatch(value) is not None
 
 
 def _not_kept(outcome: str, reason: str, started: float) -> BurnedText:
