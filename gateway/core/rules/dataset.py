@@ -36,12 +36,15 @@ from gateway.core.rules.header import (
     text_values,
 )
 from gateway.core.rules.own_identifiers import (
+    FREE_TEXT_VRS,
     MIN_BYTES,
     Matcher,
     Texts,
     cleaned_tags,
     collect,
     collect_texts,
+    learn_names,
+    learned_tags,
     source_tags,
 )
 from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
@@ -114,6 +117,13 @@ def _add_texts(ds: Dataset, tag: int, element: RawDataElement | DataElement, tex
         texts.values.update(_ascii_texts(tag, element.VR, value))
         return
     collect_texts(tag, element.VR, text_values(element, ds), texts)
+
+
+def _learn_names(ds: Dataset, tag: int, element: RawDataElement | DataElement, texts: Texts) -> None:
+    """The names one free-text element gives by their cues. One sent as another VR is removed by C, and says
+    nothing here."""
+    if element.VR in FREE_TEXT_VRS and tag in DicomDictionary and DicomDictionary[tag][0] in FREE_TEXT_VRS:
+        learn_names(text_values(element, ds), texts)
 
 
 @lru_cache(maxsize=65536)
@@ -206,6 +216,7 @@ class DatasetWalk:
         )
         self.source_tags = source_tags(profile.actions)
         self.cleaned_tags = cleaned_tags(profile.actions)
+        self.learned_tags = learned_tags(profile.actions)
 
     def decide(self, ds: Dataset, tag: int) -> Action:
         if tag >> 16 & 1:
@@ -250,6 +261,11 @@ class DatasetWalk:
                     pieces.update(_pieces(ds, tag, element))
                     if texts is not None and tag not in self.cleaned_tags:
                         _add_texts(ds, tag, element, texts)
+                    elif texts is not None:
+                        _learn_names(ds, tag, element, texts)
+            elif tag in self.learned_tags:
+                if texts is not None and element.value:
+                    _learn_names(ds, tag, element, texts)
             elif element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
                 items = [item._dict for item in element.value] if isinstance(element, DataElement) else \
                     read_items(element)

@@ -20,11 +20,14 @@ from gateway.core.rules.conformance import TYPE_1, conforms, conforms_text, stat
 from gateway.core.rules.dataset import BINARY_NUMBER_VRS, DUMMY_CONTEXT_VRS, Path, tag_path
 from gateway.core.rules.header import split_values
 from gateway.core.rules.own_identifiers import (
+    FREE_TEXT_VRS,
     Matcher,
     Texts,
     cleaned_tags,
     collect,
     collect_texts,
+    learn_names,
+    learned_tags,
     source_tags,
     value_texts,
 )
@@ -55,6 +58,7 @@ class JsonWalk:
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
         self._cleaned_tags = cleaned_tags(profile.actions)
+        self._learned = frozenset(f"{tag:08X}" for tag in learned_tags(profile.actions))
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
         self._source_keys: dict[str, bool] = {}
 
@@ -95,6 +99,8 @@ class JsonWalk:
         for key, attribute in obj.items():
             if not isinstance(attribute, dict):
                 continue
+            if texts is not None and key in self._learned:
+                _learn_names(attribute, texts)
             if self._is_source(key):
                 pieces.update(self._pieces(key, attribute.get("Value")))
                 if texts is not None and (tag := int(key, 16)) not in self._cleaned_tags:
@@ -231,6 +237,13 @@ class JsonWalk:
             return _binary(vr, action, path)
         new = rewrite.text(tag, action, vr, _texts(encoded, vr, attribute))
         return _json_attribute(vr, new)
+
+
+def _learn_names(attribute: JsonObject, texts: Texts) -> None:
+    """As the Part 10 walk: the names a free-text attribute gives by their cues, when it is written as text."""
+    values = attribute.get("Value")
+    if attribute.get("vr") in FREE_TEXT_VRS and isinstance(values, list):
+        learn_names([value for value in values if isinstance(value, str)], texts)
 
 
 def _add_texts(key: str, tag: int, attribute: JsonObject, texts: Texts) -> None:

@@ -21,6 +21,8 @@ from pydicom.datadict import DicomDictionary
 
 from gateway.core.rules.actions import Action
 from gateway.core.rules.scrub import IdentifierKind, Identifiers, kind_of
+from gateway.core.rules.scrub_cued_names import names_in
+from gateway.core.rules.scrub_patterns import fold
 from gateway.core.rules.values import is_registered_uid
 
 SOURCE_VRS = frozenset({"AE", "LO", "PN", "SH", "ST", "UC", "DA", "UI"})  # ST: InstitutionAddress
@@ -30,6 +32,8 @@ _WORDS = re.compile(r"[\\^= ,]")  # a person's name goes by its words too: "Fern
 _ENCODINGS = ("utf-8", "latin-1", "iso2022_jp")
 _SEEN_SIZE = 4096
 _UID = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+_NAME_SEPARATORS = re.compile(r"[\^=,.'\s-]+")
+FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
 
 
 class Matcher:
@@ -160,20 +164,45 @@ class Texts:
     """What the free-text scrubber is given: the identifying attributes' whole values, by kind
     (`scrub.kind_of`), and whether they were all read as what they are. The scrubber finds only what it is
     told; an identifying attribute it could not read (bulk data, inline bytes, another VR, a value of another
-    shape, a key not written as F.2 writes it) could be named in the free text, so then the text is blanked."""
+    shape, a key not written as F.2 writes it) could be named in the free text, so then the text is blanked.
+    So is a person's name with no letter in it (a UID, a phone number): it says nothing of whom the text names.
+
+    The free text itself adds the names it gives by their cues (`learn_names`): a relative named in the
+    comments, the reading physician in a report."""
 
     values: set[tuple[IdentifierKind, str]] = field(default_factory=set)
     complete: bool = True
 
     def scrubbing(self) -> tuple[Identifiers | None, Matcher | None]:
         """`scrubbing_of` these texts; (None, None), which blanks the free text, when they are incomplete."""
-        return scrubbing_of(frozenset(self.values)) if self.complete else (None, None)
+        if not self.complete or not all(map(_readable, self.values)):
+            return None, None
+        return scrubbing_of(frozenset(self.values))
+
+
+def _readable(text: tuple[IdentifierKind, str]) -> bool:
+    kind, value = text
+    if kind is not IdentifierKind.NAME:
+        return True
+    letters = _NAME_SEPARATORS.sub("", value)
+    return not letters or any(map(str.isalpha, letters))
+
+
+def learn_names(values: list[str], texts: Texts) -> None:
+    """Add the names one free text gives by their cues, to be looked for in all of the instance's free text."""
+    texts.values.update((IdentifierKind.NAME, name) for value in values for name in names_in(fold(value)))
 
 
 def cleaned_tags(actions: Mapping[int, Action]) -> frozenset[int]:
     """The tags whose text is scrubbed (C): free text, which is what the scrubber works on, not what it is
     given to look for."""
     return frozenset(tag for tag, action in actions.items() if action is Action.CLEAN)
+
+
+def learned_tags(actions: Mapping[int, Action]) -> frozenset[int]:
+    """The scrubbed tags of a text VR by the dictionary: where a walk reads the names free text gives."""
+    return frozenset(tag for tag in cleaned_tags(actions)
+                     if tag in DicomDictionary and DicomDictionary[tag][0] in FREE_TEXT_VRS)
 
 
 def collect_texts(tag: int, vr: str, values: list[str], texts: Texts) -> None:

@@ -6,8 +6,10 @@ What goes, in this precedence where two spans overlap:
 - own-name, own-id, own-place, own-date: this instance's own identifiers (`scrub_own`, `scrub_names`), which
   no allow-list keeps;
 - deny: the role's deny-list (terms, and `/regular expressions/`);
-- date, phone, email, url, postal, id-like: generic patterns (`scrub_dates`, `scrub_patterns`), which the
-  role's allow-list keeps where an allowed match covers them.
+- name, date, phone, email, url, postal, id-like: generic patterns (names next to a cue in `scrub_cued_names`,
+  `scrub_dates`, `scrub_patterns`), which the role's allow-list keeps where an allowed match covers them.
+
+A name, own or cued, takes the Title Case words beside it and any word joined to it by ^ (`beside_a_name`).
 
 Dates follow the role's date rule. `keep`: they stay, as the instance's dates do. `remove`: they go. `year`:
 a date becomes its year as the text writes it (2024, 令和6年), which Safe Harbor keeps; a date whose year is
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 
 from gateway.core.recent import Recent
 from gateway.core.rules.schema import DateWord
+from gateway.core.rules.scrub_cued_names import beside_a_name, cued_names
 from gateway.core.rules.scrub_date_writing import written, year_of
 from gateway.core.rules.scrub_dates import FoundDate, Precision, find_dates
 from gateway.core.rules.scrub_own import IdentifierKind, Identifiers, OwnPatterns, kind_of
@@ -132,10 +135,13 @@ class Scrubber:
     def _found(self, text: str, own: OwnPatterns, date_shift: int | None) -> tuple[Span, ...]:
         folded = fold(text)
         found = self._generic_in(folded)
-        spans = [Span(f.start, f.end, f.category) for f in own.find(folded)]
+        spans = [Span(*beside_a_name(folded, f.start, f.end), f.category) for f in own.find(folded)
+                 if f.category is Category.OWN_NAME]
+        spans += [Span(f.start, f.end, f.category) for f in own.find(folded) if f.category is not Category.OWN_NAME]
         spans += [Span(*m.span(), Category.DENY) for pattern in self.deny for m in pattern.finditer(folded)
                   if m.end() > m.start()]
-        spans += [Span(f.start, f.end, f.category) for f in found.found if not found.keeps(f.start, f.end)]
+        spans += [Span(*(beside_a_name(folded, f.start, f.end) if f.category is Category.NAME else (f.start, f.end)),
+                       f.category) for f in found.found if not found.keeps(f.start, f.end)]
         spans += [span for date in found.dates if (span := self._date(date, text, own, found, date_shift))]
         return _resolved(spans)
 
@@ -143,7 +149,7 @@ class Scrubber:
         found = self._generic.get(folded)
         if found is None:
             allowed = tuple(m.span() for pattern in self.allow for m in pattern.finditer(folded))
-            found = _Generic(tuple(find_dates(folded)), tuple(generic(folded)), allowed)
+            found = _Generic(tuple(find_dates(folded)), (*generic(folded), *cued_names(folded)), allowed)
             self._generic.put(folded, found)
         return found
 

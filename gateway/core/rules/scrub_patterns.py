@@ -31,6 +31,7 @@ class Category(StrEnum):
     OWN_PLACE = "own-place"
     OWN_DATE = "own-date"
     DENY = "deny"
+    NAME = "name"
     DATE = "date"
     PHONE = "phone"
     EMAIL = "email"
@@ -89,6 +90,14 @@ _WORDS = ("ct|mr|mri|pet|spect|cta|mra|us|cr|dx|xa|nm|dwi|adc|swi|dti|flair|stir
           "vr|ax|axial|sag|cor|tra|head|neck|chest|abd|lung|bone|std|soft|angio|pd|fs|ffe|tfe|spgr|mprage|space|"
           "cube|vibe|lava|thrive|haste|ssfse|fiesta|trufi|post|pre|gd|gad|delay|art|ven|pv|dyn|cine|scout|loc|"
           "recon|ap|pa|lat|obl|rt|lt|th|nd|rd|ce|dr|to")
+# The technical words, and the body parts and words of a protocol that a description writes in capitals: what a
+# capitalised word after a cue for a name (MR BRAIN, DR CHEST) is not.
+_PROTOCOL_WORDS = """
+    brain knee spine hip shoulder pelvis abdomen cardiac heart liver renal kidney breast wrist ankle elbow foot hand
+    skull sinus orbit face portable supine prone contrast routine stroke trauma thorax lumbar cervical thoracic
+    wbody body whole left right bilateral lesions
+"""
+CLINICAL_WORDS = frozenset(_WORDS.split("|")) | frozenset(_PROTOCOL_WORDS.split())
 _TECHNICAL = re.compile(rf"(?:{_WORDS}|(?:{_PARAMS})?\d+(?:{_UNITS})?)+(?:{_PARAMS})?", re.IGNORECASE)
 
 

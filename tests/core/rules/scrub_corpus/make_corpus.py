@@ -238,6 +238,11 @@ SLOTS: dict[str, tuple[str, Callable[[Context, random.Random], str]]] = {
     "idlike": ("id-like", lambda c, r: r.choice(["MRN4471203", "K2291A77", "AB12CD34", "RX558201", "4471203988",
                                                   "1.2.392.200036.9116.2.5.1.37.2418", "Z99X1234", "ORD-778120"])),
     "deny": ("deny", lambda c, r: r.choice(["Project Falcon", "TRIAL-042", "project falcon", "trial-007"])),
+    # Names none of the instance's own attributes give: found only by the cue beside them (scrub_cued_names).
+    "stranger": ("name", lambda c, r: r.choice(["Okonkwo", "Lindqvist", "Margaret Whitaker", "Ferreira",
+                                                  "Anna Kowalska", "Haddad", "E. Novak", "J.R. Castillo"])),
+    "stranger_ja": ("name", lambda c, r: r.choice(["佐々木", "高橋", "イトウ", "中村", "渡辺"])
+                    + r.choice(["様", "さん", "先生", "氏"])),  # the honorific goes with the name
 }
 
 CLEAN_EN = """
@@ -437,6 +442,21 @@ TEMPLATES_JA = [
     "患者 {wide_name} 患者ID {wide_id}",
 ]
 
+# Texts that name someone the header does not, next to a cue; a separate random stream, so the texts above
+# stay as they were.
+TEMPLATES_STRANGER = [
+    "CT CHEST follow-up ref Dr {stranger}",
+    "Patient moved slightly; repeated by {stranger}",
+    "Lives with daughter {stranger}; call first",
+    "Reported by {stranger}, MD",
+    "Discussed with Mrs {stranger} at the bedside",
+    "Name: {stranger}",
+    "Consent signed by husband {stranger}",
+    "胸部X線 {stranger_ja}",
+    "担当 {stranger_ja} 確認済み",
+    "{stranger_ja}の腹部CT 平衡相",
+]
+
 
 def render(template: str, context: Context, rng: random.Random) -> tuple[str, list[dict[str, object]]]:
     text, spans, position = "", [], 0
@@ -473,6 +493,13 @@ def main() -> None:
     for template in TEMPLATES_JA:
         for context in (c for c in CONTEXTS if c.lang == "ja"):
             add("report" if len(template) > 30 else "description", "ja", context, template)
+    stranger_rng = random.Random(19)
+    for template in TEMPLATES_STRANGER:
+        lang = "en" if template.isascii() else "ja"
+        for context in stranger_rng.sample([c for c in CONTEXTS if lang == "en" or c.lang == "ja"], 2):
+            text, spans = render(template, context, stranger_rng)
+            texts.append({"id": f"{lang}-stranger-{len(texts) + 1:03d}", "lang": lang, "kind": "description",
+                          "context": context.key, "text": text, "spans": spans})
     corpus = {
         "about": "Written for issue 15 by make_corpus.py; see its docstring.",
         "deny": DENY,
