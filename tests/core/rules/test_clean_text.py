@@ -12,7 +12,7 @@ from adversarial.leaks import Scanner
 
 from gateway.codec.part10_stream import split_part10
 from gateway.core.rules.engine import Engine
-from gateway.core.rules.profile import CleanMode
+from gateway.core.rules.profile import CleanMode, compile_profile
 from gateway.demo.planted import PLANTED
 from gateway.demo.samples import sample_studies
 from gateway.errors import Withheld
@@ -103,3 +103,69 @@ def test_a_scrubbed_value_that_still_holds_an_identifier_goes_whole(engines: dic
     assert "StudyDescription" not in _part10(engine, StudyDescription="CT head PtMüllerHans")
     assert "00081030" not in _json(engine, StudyDescription="CT head PtMüllerHans")
     assert _part10(engine, StudyDescription="CT head").StudyDescription == "CT head"
+
+
+def _with_private_text(*, implicit: bool = False) -> bytes:
+    """A CT with the safe private GEMS_ACQU_01 (0019,xx9E) LO, Internal Pulse Sequence Name, naming the patient."""
+    ds = pydicom.dcmread(io.BytesIO(ct_instance()))
+    ds.private_block(0x0019, "GEMS_ACQU_01", create=True).add_new(0x9E, "LO", "FIESTA for Hans Müller")
+    out = io.BytesIO()
+    if implicit:
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    ds.save_as(out, enforce_file_format=True, implicit_vr=implicit, little_endian=True)
+    return out.getvalue()
+
+
+def _keeping_private(clean: str) -> Engine:
+    return Engine(compile_profile("test", {"permissions": ["search"], "scope": {"reversible": False},
+                                           "options": ["retain-safe-private", "clean-descriptors"], "clean": clean},
+                                  source="test.yaml"))
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_text_in_a_kept_private_attribute_is_scrubbed(implicit: bool) -> None:
+    """Issue 15: the scrubber runs wherever text is kept and cleaned, safe private attributes included; in
+    implicit VR the value arrives as UN and is read as the VR Table E.3.10-1 gives it."""
+    engine = _keeping_private("scrub")
+    out = pydicom.dcmread(io.BytesIO(deidentify(engine, _with_private_text(implicit=implicit))[1]))
+    assert out[0x00190010].value == "GEMS_ACQU_01"
+    value = out[0x0019109E].value
+    assert (value.decode() if isinstance(value, bytes) else value).rstrip() == "FIESTA for"
+
+
+def test_text_in_a_kept_private_attribute_is_scrubbed_in_dicom_json() -> None:
+    engine = _keeping_private("scrub")
+    obj = pydicom.dcmread(io.BytesIO(_with_private_text())).to_json_dict()
+    out = engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
+    assert out["00190010"]["Value"] == ["GEMS_ACQU_01"]
+    assert out["0019109E"]["Value"] == ["FIESTA for"]
+
+
+def test_kept_private_text_under_blank_stays_as_the_safe_list_keeps_it() -> None:
+    """`clean: blank` is the behaviour before the scrubber: a safe private attribute is kept, unless it holds
+    one of the instance's own identifiers (then it goes, as any kept value)."""
+    ds = pydicom.dcmread(io.BytesIO(_with_private_text()))
+    ds[0x0019109E].value = "FIESTA 2D"
+    data = io.BytesIO()
+    ds.save_as(data, enforce_file_format=True)
+    out = pydicom.dcmread(io.BytesIO(deidentify(_keeping_private("blank"), data.getvalue())[1]))
+    assert out[0x0019109E].value == "FIESTA 2D"
+    named = pydicom.dcmread(io.BytesIO(deidentify(_keeping_private("blank"), _with_private_text())[1]))
+    assert 0x0019109E not in named
+
+
+def _implicit(data: bytes) -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True, implicit_vr=True, little_endian=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("role", ["researcher", "external", "ai-service"])
+def test_implicit_vr_descriptions_are_scrubbed_not_blanked(engines: dict[str, Engine], role: str) -> None:
+    """Found while adding private text: in implicit VR no element states a VR, so every identifying attribute
+    looked unreadable and each description came out as CLEANED. It is read as the dictionary's VR, as the rest
+    of the engine reads it."""
+    out = pydicom.dcmread(io.BytesIO(deidentify(engines[role], _implicit(ct_instance()))[1]))
+    assert out.StudyDescription == "CT head for"
