@@ -47,7 +47,7 @@ from gateway.core.rules.own_identifiers import (
     learned_tags,
     source_tags,
 )
-from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
+from gateway.core.rules.profile import PSEUDONYM_KIND, CleanMode, Profile
 from gateway.core.rules.scrub import IdentifierKind
 from gateway.core.rules.values import BULK_VRS, NonConforming, Rewrite, is_registered_uid
 from gateway.errors import MappingMissing, Withheld
@@ -109,21 +109,22 @@ def _add_texts(ds: Dataset, tag: int, element: RawDataElement | DataElement, tex
     """The whole values of one identifying element, by kind, for the scrubber; remembered for ASCII ones. One
     not encoded as its attribute (UN, bytes, another VR) leaves the texts incomplete."""
     entry = DicomDictionary.get(tag)
-    if entry is None or entry[0] != element.VR:
+    vr = entry[0] if entry is not None and element.VR is None else element.VR  # implicit VR: the dictionary's
+    if entry is None or entry[0] != vr:
         texts.complete = False
         return
     value = element.value
     if type(element) is RawDataElement and isinstance(value, bytes) and plain_ascii(value):
-        texts.values.update(_ascii_texts(tag, element.VR, value))
+        texts.values.update(_ascii_texts(tag, vr, value))
         return
-    collect_texts(tag, element.VR, text_values(element, ds), texts)
+    collect_texts(tag, vr, text_values(element, ds), texts)
 
 
 def _learn_names(ds: Dataset, tag: int, element: RawDataElement | DataElement, texts: Texts) -> None:
     """The names one free-text element gives by their cues. One sent as another VR is removed by C, and says
     nothing here."""
-    if element.VR in FREE_TEXT_VRS and tag in DicomDictionary and DicomDictionary[tag][0] in FREE_TEXT_VRS:
-        learn_names(text_values(element, ds), texts)
+    if (element.VR is None or element.VR in FREE_TEXT_VRS) and DicomDictionary[tag][0] in FREE_TEXT_VRS:
+        learn_names(text_values(element, ds), texts)  # VR None: implicit VR, read as the dictionary's
 
 
 @lru_cache(maxsize=65536)
@@ -217,6 +218,7 @@ class DatasetWalk:
         self.source_tags = source_tags(profile.actions)
         self.cleaned_tags = cleaned_tags(profile.actions)
         self.learned_tags = learned_tags(profile.actions)
+        self._scrubs_private = profile.keeps_private and profile.clean_mode is CleanMode.SCRUB
 
     def decide(self, ds: Dataset, tag: int) -> Action:
         if tag >> 16 & 1:
@@ -235,6 +237,18 @@ class DatasetWalk:
             return Action.REMOVE
         creator = "".join(text_of(ds, creator_tag))
         return self.profile.private_action(tag >> 16, creator, element & 0xFF)
+
+    def _private_text(self, tag: int, element: RawDataElement | DataElement,
+                      private_vr: str | None) -> tuple[RawDataElement | DataElement, Action]:
+        """A kept private attribute whose VR is free text is scrubbed, as C scrubs public text: the safe list
+        says what the attribute holds, not what a site typed into it. Sent as UN or in implicit VR, it is read as
+        the VR the list gives; the rest is kept, and checked, as before."""
+        vr = stated_vr(tag, element.VR, private_vr)
+        if vr not in FREE_TEXT_VRS:
+            return element, Action.KEEP
+        if element.VR in (None, "UN") and type(element) is RawDataElement:
+            element = element._replace(VR=vr)  # implicit VR reads a private element with no VR, or as UN
+        return element, Action.CLEAN
 
     def _private_vr(self, ds: Dataset, tag: int) -> str | None:
         """What a kept private element must be: LO for a creator, else what Table E.3.10-1 lists, if anything."""
@@ -334,8 +348,11 @@ class DatasetWalk:
                 kept_blocks.add((tag & 0xFFFF0000) | (tag & 0xFFFF) >> 8)
             if action is keep and not dummy and not (element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element)):
                 private_vr = self._private_vr(ds, tag) if tag >> 16 & 1 else None
-                changed |= _keep(ds, key, tag, element, path, own, private_vr)
-                continue
+                if self._scrubs_private and tag >> 16 & 1 and tag & 0xFFFF >= 0x1000:
+                    element, action = self._private_text(tag, element, private_vr)
+                if action is keep:
+                    changed |= _keep(ds, key, tag, element, path, own, private_vr)
+                    continue
             try:
                 changed |= self._apply_element(ds, key, element, action, rewrite, layout, (*path, tag), dummy,
                                                encoding, own)

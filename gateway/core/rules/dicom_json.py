@@ -31,7 +31,7 @@ from gateway.core.rules.own_identifiers import (
     source_tags,
     value_texts,
 )
-from gateway.core.rules.profile import PSEUDONYM_KIND, Profile
+from gateway.core.rules.profile import PSEUDONYM_KIND, CleanMode, Profile
 from gateway.core.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 from gateway.errors import MappingMissing, Withheld
 
@@ -58,6 +58,7 @@ class JsonWalk:
         self._public: dict[str, tuple[int, str, Action]] = {}
         self._source_tags = source_tags(profile.actions)
         self._cleaned_tags = cleaned_tags(profile.actions)
+        self._scrubs_private = profile.keeps_private and profile.clean_mode is CleanMode.SCRUB
         self._learned = frozenset(f"{tag:08X}" for tag in learned_tags(profile.actions))
         self._sources = frozenset(f"{tag:08X}" for tag in self._source_tags)  # canonical keys, looked up as they come
         self._source_keys: dict[str, bool] = {}
@@ -168,6 +169,9 @@ class JsonWalk:
                 action = Action.DUMMY
             try:
                 private_vr = self._private_vr(obj, tag) if tag >> 16 & 1 and action is Action.KEEP else None
+                if self._scrubs_private and action is Action.KEEP and tag >> 16 & 1 and tag & 0xFFFF >= 0x1000 \
+                        and stated_vr(tag, attribute.get("vr"), private_vr) in FREE_TEXT_VRS:
+                    action = Action.CLEAN  # as the Part 10 walk: kept private text is scrubbed (UN goes)
                 new = self._attribute(tag, attribute, action, rewrite, (*path, tag), dummy, private_vr, own)
             except Withheld:
                 raise
