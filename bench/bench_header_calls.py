@@ -22,7 +22,7 @@ import pydicom
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from rules.conftest import mappings_for  # noqa: E402
+from core.rules.conftest import mappings_for  # noqa: E402
 
 from gateway.codec.part10_stream import split_part10  # noqa: E402
 from gateway.core.pseudonyms.model import Needs  # noqa: E402
