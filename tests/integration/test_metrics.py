@@ -59,7 +59,12 @@ def get(gateway: GatewayProcess, role: str, path: str, accept: dict[str, str]) -
     return requests.get(gateway.dicomweb_url + path, headers={**gateway.headers(role), **accept}, timeout=30)
 
 
-def test_metrics_carry_requests_latency_bytes_and_instances(gateway: GatewayProcess) -> None:
+def test_metrics_carry_requests_latency_bytes_and_instances(
+    start_gateway: Callable[..., GatewayProcess], orthanc: OrthancProcess
+) -> None:
+    """A gateway of its own: one that served these studies already knows their values of record and makes no
+    store call for them (run after test_deidentified on the shared gateway, this saw no get_or_create)."""
+    gateway = start_gateway(orthanc.dicomweb_url)
     _, before = scrape(gateway)
     studies = get(gateway, "researcher", "/studies", JSON).json()
     for study in studies:
