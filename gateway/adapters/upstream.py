@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum
@@ -24,6 +24,7 @@ import orjson
 from multidict import CIMultiDictProxy
 
 from gateway import metrics
+from gateway.codec.json_array_stream import JsonArrayStream
 from gateway.core.dicom import JsonObject
 from gateway.errors import (
     UpstreamError,
@@ -178,6 +179,32 @@ class UpstreamClient:
         """As `get_json`, the body unparsed (b"" for 204): for a caller that parses it when it has room."""
         async with self.request("GET", path, query=query, headers=_JSON_HEADERS) as upstream:
             return b"" if upstream.status == 204 else await upstream.read(limit)
+
+    async def json_objects(
+        self, path: str, *, limit: JsonLimit, object_limit: JsonLimit = JsonLimit.INSTANCE
+    ) -> AsyncGenerator[list[JsonObject], None]:
+        """GET a DICOM JSON answer and yield its objects as they arrive, a chunk's worth at a time (nothing for
+        204): memory holds one chunk and one object, whatever the answer's size. A body that turns out not to
+        be a DICOM JSON array raises UpstreamProtocolError where that shows, after the objects before it."""
+        async with self.request("GET", path, headers=_JSON_HEADERS) as upstream:
+            if upstream.status == 204:
+                return
+            stream = JsonArrayStream(object_limit)
+            size = 0
+            async for chunk in upstream.chunks():
+                size += len(chunk)
+                try:
+                    if size > limit:
+                        raise UpstreamProtocolError("the origin sent a larger body than expected")
+                    objects = stream.feed(chunk)
+                except UpstreamProtocolError as error:
+                    raise _failed(self.transaction, error) from None
+                if objects:
+                    yield objects
+            try:
+                stream.close()
+            except UpstreamProtocolError as error:
+                raise _failed(self.transaction, error) from None
 
     async def reachable(self) -> bool:
         """Any HTTP answer from the origin counts: readiness is about the connection, not a resource."""

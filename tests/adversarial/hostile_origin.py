@@ -37,6 +37,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     chunk: int = 0  # when set, the body goes out in chunks of this size (streamed, chunked encoding)
     cut: bool = False  # drop the connection after the body instead of ending it
+    # When set, the body stops after `hold_after` bytes until the test sets the event (or 10 s pass).
+    hold: threading.Event | None = field(default=None, compare=False)
+    hold_after: int = 0
 
 
 def json_answer(objects: Any, **options: Any) -> Answer:
@@ -156,14 +159,19 @@ class HostileOrigin:
         if answer is None:
             return web.Response(status=404)
         headers = {"Content-Type": answer.content_type, **answer.headers}
-        if not answer.chunk and not answer.cut:
+        if not answer.chunk and not answer.cut and answer.hold is None:
             return web.Response(status=answer.status, body=answer.body, headers=headers)
         response = web.StreamResponse(status=answer.status, headers=headers)
         response.enable_chunked_encoding()
         await response.prepare(request)
-        step = answer.chunk or len(answer.body) or 1
-        for start in range(0, len(answer.body), step):
-            await response.write(answer.body[start : start + step])
+        body = answer.body
+        if answer.hold is not None:
+            await response.write(body[: answer.hold_after])
+            await asyncio.get_running_loop().run_in_executor(None, answer.hold.wait, 10)
+            body = body[answer.hold_after :]
+        step = answer.chunk or len(body) or 1
+        for start in range(0, len(body), step):
+            await response.write(body[start : start + step])
         if answer.cut:
             assert request.transport is not None
             request.transport.abort()

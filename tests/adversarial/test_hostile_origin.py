@@ -8,12 +8,16 @@ a traceback), or an aborted stream, or bodies and headers that carry no planted 
 
 from __future__ import annotations
 
+import threading
+
+import orjson
 import pytest
 import requests
 from support.gateway_server import GatewayProcess
 
 from adversarial.cases import OCTETS, ROUTES, Pseudonyms, learn_pseudonyms, run_case
-from adversarial.hostile_origin import HostileOrigin, frame_parts, multipart
+from adversarial.client import fetch
+from adversarial.hostile_origin import HostileOrigin, frame_parts, json_answer, multipart
 from adversarial.leaks import Scanner
 from gateway.demo.planted import PLANTED
 
@@ -78,5 +82,55 @@ def test_instance_bulkdata_is_refused_not_relayed(
         response = requests.get(url, headers={**hostile_gateway.headers(role), "Accept": OCTETS}, timeout=10)
         assert not Scanner(role).scan(response.content)
         assert response.status_code == 400 and "/bulk/" in response.json()["message"]
+    finally:
+        hostile_origin.reset()
+
+
+def _metadata(hostile_gateway: GatewayProcess, study: str, *, timeout: float) -> requests.Response:
+    url = f"{hostile_gateway.dicomweb_url}/studies/{study}/metadata"
+    headers = {**hostile_gateway.headers("researcher"), "Accept": "application/dicom+json"}
+    return requests.get(url, headers=headers, timeout=timeout, stream=True)
+
+
+def test_metadata_streams_objects_before_the_origin_has_finished(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms]
+) -> None:
+    """Issue 14, metadata as a stream: the first objects go out while the origin is still sending, so memory
+    holds what is in flight, not the whole answer. The origin holds back the rest of its array until the
+    client has read the start of the gateway's."""
+    ct = hostile_origin.phantoms["a_ct"]
+    body = orjson.dumps([ct.json] * 40)
+    hold = threading.Event()
+    hostile_origin.reset()
+    hostile_origin.serve("metadata", json_answer(body, hold=hold, hold_after=len(body) // 2))
+    try:
+        with _metadata(hostile_gateway, pseudonyms["researcher"].study, timeout=8) as response:
+            assert response.status_code == 200
+            chunks = response.iter_content(chunk_size=64)
+            first = next(chunks)  # arrives with the origin still holding back the rest
+            hold.set()
+            whole = first + b"".join(chunks)
+        objects = orjson.loads(whole)
+        assert len(objects) == 40 and not Scanner("researcher").scan(whole)
+    finally:
+        hold.set()
+        hostile_origin.reset()
+
+
+def test_metadata_that_breaks_after_its_first_objects_is_cut_not_closed(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms]
+) -> None:
+    """Once the array is open, an origin whose body turns out malformed gets the connection cut: the client
+    never receives the closing bracket, so it cannot take the first objects for the whole answer."""
+    ct = hostile_origin.phantoms["a_ct"]
+    body = orjson.dumps([ct.json] * 40)[:-1] + b', {"00100010": {"vr": "PN", "Value": [}]'
+    hostile_origin.reset()
+    hostile_origin.serve("metadata", json_answer(body, chunk=4096))
+    try:
+        path = "/dicom-web" + pseudonyms["researcher"].path("study") + "/metadata"
+        outcome = fetch(hostile_gateway.port, path, {**hostile_gateway.headers("researcher"),
+                                                     "Accept": "application/dicom+json"})
+        assert not Scanner("researcher").scan(outcome.body)
+        assert outcome.status == 502 or (outcome.aborted and not outcome.body.rstrip().endswith(b"]")), outcome
     finally:
         hostile_origin.reset()

@@ -1,20 +1,32 @@
-"""WADO-RS metadata for de-identifying roles: DICOM JSON de-identified exactly like the binary path."""
+"""WADO-RS metadata for de-identifying roles: DICOM JSON de-identified exactly like the binary path, as a stream.
+
+The origin's answer is cut into objects as it arrives (`UpstreamClient.json_objects`), and each chunk's worth
+is judged, de-identified and written before the next is read, so memory holds a chunk and its objects whatever
+the study's size. The status is decided by the first object that may be shown (none at all: 404, as before);
+once the array is open, a fault (the origin's body cut or malformed, the store or the ledger failing) cuts the
+connection before the closing bracket, so a client never takes a partial answer for a whole one. The ledger
+entry is on record before that bracket, as a retrieve's is before its closing boundary.
+"""
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
+import orjson
 from aiohttp import web
 
-from gateway.adapters.upstream import JsonLimit, json_array
-from gateway.core.dicom import Uids
+from gateway.adapters.upstream import JsonLimit
+from gateway.core.dicom import JsonObject, Uids
 from gateway.errors import NotFound
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import require_served, visible
 from gateway.web.handlers.frames import remember_verdicts
 from gateway.web.state import METADATA_TURNS
-from gateway.web.view import View, json_response, require_json
+from gateway.web.streaming import begin
+from gateway.web.view import View, require_json
 
-# Series metadata of a 500-instance CT is about 3 MB; this bounds a pathological study, not a normal one.
+_HEADERS = {"Content-Type": "application/dicom+json"}
 
 
 async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamResponse:
@@ -23,11 +35,30 @@ async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamRespons
     real = Uids.from_path(path)
     if real.series:
         await require_served(exchange, real.study, real.series)  # judged before a metadata turn is taken
-    body = await upstream_of(exchange.request).get_json_body(path, limit=JsonLimit.METADATA)
+    response = None
+    async with aclosing(upstream_of(exchange.request).json_objects(path, limit=JsonLimit.METADATA)) as batches:
+        async for batch in batches:
+            objects = await _deidentified(exchange, view, batch)
+            if not objects:
+                continue
+            body = orjson.dumps(objects)[1:-1]  # the objects without their brackets: this answer writes its own
+            if response is None:
+                response = await begin(exchange.request, 200, _HEADERS)
+                await response.write(b"[" + body)
+            else:
+                await response.write(b"," + body)
+    if response is None:
+        raise NotFound()  # nothing, or everything withheld: the role sees nothing here
+    await view.audit.disclosure.seal()
+    await response.write(b"]")
+    await response.write_eof()
+    return response
+
+
+async def _deidentified(exchange: Exchange, view: View, batch: list[JsonObject]) -> list[JsonObject]:
+    """One chunk's objects as they go out. The turn (one rewrite at a time: it is CPU work) is held for the
+    rewrite only, never while a slow client reads, so one viewer cannot hold up the others' metadata."""
     async with exchange.request.app[METADATA_TURNS]:
-        shown = await visible(exchange, json_array(body))
+        shown = await visible(exchange, batch)
         remember_verdicts(exchange, shown)
-        objects = await view.deidentify_objects(shown)
-        if not objects:
-            raise NotFound()  # everything was withheld: the role sees nothing here
-        return json_response(objects)
+        return await view.deidentify_objects(shown)
