@@ -32,6 +32,7 @@ from gateway.core.rules.own_identifiers import (
     value_texts,
 )
 from gateway.core.rules.profile import PSEUDONYM_KIND, CleanMode, Profile
+from gateway.core.rules.scrub import IdentifierKind
 from gateway.core.rules.values import BULK_VRS, NUMBER_VRS, NonConforming, Rewrite, is_registered_uid
 from gateway.errors import MappingMissing, Withheld
 
@@ -252,18 +253,51 @@ def _learn_names(attribute: JsonObject, texts: Texts) -> None:
 
 def _add_texts(key: str, tag: int, attribute: JsonObject, texts: Texts) -> None:
     """As the Part 10 walk: the values of an identifying attribute for the scrubber, or the texts marked
-    incomplete when it is not written as F.2 writes its VR (then the object's free text is blanked)."""
+    incomplete when it is not written as F.2 writes its VR (then the object's free text is blanked). The
+    verdict is remembered for the plain shapes ({"vr", "Value"} of strings, or of person-name groups of
+    strings): the objects of a study repeat their identifying attributes."""
+    values, vr = attribute.get("Value"), attribute.get("vr")
+    found: _Found
+    if len(attribute) != 2 or type(values) is not list or type(vr) is not str:
+        found = _checked_texts(key, tag, attribute)
+    elif all(type(value) is str for value in values):
+        found = _string_texts(key, tag, vr, tuple(values))
+    elif all(type(value) is dict and all(type(text) is str for text in value.values()) for value in values):
+        found = _name_texts(key, tag, vr, tuple(tuple(value.items()) for value in values))
+    else:
+        found = _checked_texts(key, tag, attribute)
+    if found is None:
+        texts.complete = False
+    else:
+        texts.values.update(found)
+
+
+_Found = tuple[tuple[IdentifierKind, str], ...] | None  # an attribute's identifying texts; None: unreadable
+
+
+@lru_cache(maxsize=65536)
+def _string_texts(key: str, tag: int, vr: str, values: tuple[str, ...]) -> _Found:
+    return _checked_texts(key, tag, {"vr": vr, "Value": list(values)})
+
+
+@lru_cache(maxsize=65536)
+def _name_texts(key: str, tag: int, vr: str, groups: tuple[tuple[tuple[str, str], ...], ...]) -> _Found:
+    return _checked_texts(key, tag, {"vr": vr, "Value": [dict(group) for group in groups]})
+
+
+def _checked_texts(key: str, tag: int, attribute: JsonObject) -> _Found:
+    """The identifying texts of one attribute, or None when it is not written as F.2 writes its VR."""
     vr = written_vr(tag, None)
     values = attribute.get("Value", [])
     shape = dict if vr == "PN" else str
     if (not _canonical(key) or attribute.get("vr") != vr or set(attribute) - {"vr", "Value"}
             or not isinstance(values, list) or not all(isinstance(value, shape) for value in values)):
-        texts.complete = False
-        return
+        return None
     if vr == "PN" and not all(set(v) <= _PN_GROUPS and all(isinstance(t, str) for t in v.values()) for v in values):
-        texts.complete = False
-        return
-    collect_texts(tag, vr, value_texts(values), texts)
+        return None
+    collected = Texts()
+    collect_texts(tag, vr, value_texts(values), collected)
+    return tuple(collected.values)
 
 
 @lru_cache(maxsize=65536)
