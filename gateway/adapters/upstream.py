@@ -180,27 +180,26 @@ class UpstreamClient:
         async with self.request("GET", path, query=query, headers=_JSON_HEADERS) as upstream:
             return b"" if upstream.status == 204 else await upstream.read(limit)
 
-    async def json_objects(
-        self, path: str, *, limit: JsonLimit, object_limit: JsonLimit = JsonLimit.INSTANCE
-    ) -> AsyncGenerator[list[JsonObject], None]:
-        """GET a DICOM JSON answer and yield its objects as they arrive, a chunk's worth at a time (nothing for
-        204): memory holds one chunk and one object, whatever the answer's size. A body that turns out not to
-        be a DICOM JSON array raises UpstreamProtocolError where that shows, after the objects before it."""
+    async def json_object_bytes(self, path: str, *, limit: JsonLimit) -> AsyncGenerator[list[bytes], None]:
+        """GET a DICOM JSON answer and yield its objects' bytes as they arrive, a chunk's worth at a time
+        (nothing for 204), for `parse_object` when the caller has room: memory holds one chunk and one object,
+        whatever the answer's size. A body that turns out not to be a DICOM JSON array raises
+        UpstreamProtocolError where that shows, after the objects before it."""
         async with self.request("GET", path, headers=_JSON_HEADERS) as upstream:
             if upstream.status == 204:
                 return
-            stream = JsonArrayStream(object_limit)
+            stream = JsonArrayStream(JsonLimit.INSTANCE)
             size = 0
             async for chunk in upstream.chunks():
                 size += len(chunk)
                 try:
                     if size > limit:
                         raise UpstreamProtocolError("the origin sent a larger body than expected")
-                    objects = stream.feed(chunk)
+                    pieces = stream.feed(chunk)
                 except UpstreamProtocolError as error:
                     raise _failed(self.transaction, error) from None
-                if objects:
-                    yield objects
+                if pieces:
+                    yield pieces
             try:
                 stream.close()
             except UpstreamProtocolError as error:

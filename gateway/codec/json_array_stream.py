@@ -4,14 +4,16 @@ whole answer.
 
     stream = JsonArrayStream(limit)
     for chunk in chunks:
-        for obj in stream.feed(chunk): ...
-    stream.close()                      # raises unless the array was closed
+        for piece in stream.feed(chunk):  # each top-level object's bytes, as they arrived
+            obj = parse_object(piece)
+    stream.close()                        # raises unless the array was closed
 
 Only the outer structure is read here: the array's brackets and commas, and where each top-level object ends,
 which takes knowing what is inside a string. That is found for a whole chunk at once with numpy: the quotes
 no backslash escapes and the braces are located, a brace with an odd number of quotes before it is inside a
 string, and the others move the depth; so the cost is a few passes over the bytes, not a Python step per
-character. Each object is then parsed by orjson, which checks everything else.
+character. Each object is then parsed by orjson (`parse_object`, which the caller runs when it has room: the
+bytes are several times smaller than the objects they parse into), and orjson checks everything else.
 Anything but `[`, objects separated by commas, `]` and whitespace is the origin's fault: UpstreamProtocolError,
 and nothing of the answer should pass (the caller aborts a response already begun).
 """
@@ -40,20 +42,19 @@ class JsonArrayStream:
         self._opened = self._closed = False
         self._expect_object = True  # after [ or a comma; False after an object
         self._commas = 0
-        self._objects = 0
         self._pending: list[bytes] = []  # the object in progress, as received
         self._pending_size = 0
         self._depth = 0
         self._in_string = False
         self._escaped = False  # the next byte is escaped (a chunk ended on an odd run of backslashes)
 
-    def feed(self, chunk: bytes) -> list[JsonObject]:
-        out: list[JsonObject] = []
+    def feed(self, chunk: bytes) -> list[bytes]:
+        out: list[bytes] = []
         for start in range(0, len(chunk), _PIECE):
             out += self._feed(chunk[start : start + _PIECE])
         return out
 
-    def _feed(self, chunk: bytes) -> list[JsonObject]:
+    def _feed(self, chunk: bytes) -> list[bytes]:
         data = np.frombuffer(chunk, dtype=np.uint8)
         quotes = self._unescaped(chunk, np.flatnonzero(data == _QUOTE))
         braces = np.flatnonzero((data == _OPEN) | (data == _CLOSE))
@@ -78,10 +79,6 @@ class JsonArrayStream:
         if self._opened and not self._closed:
             raise UpstreamProtocolError("the origin's DICOM JSON array was not closed")
 
-    @property
-    def objects(self) -> int:
-        return self._objects
-
     def _unescaped(self, chunk: bytes, quotes: np.ndarray) -> np.ndarray:
         """The quotes no backslash escapes. DICOM JSON rarely holds a backslash, so the runs are walked in
         Python; a run ending the chunk escapes the next chunk's first byte."""
@@ -102,10 +99,10 @@ class JsonArrayStream:
             position = chunk.find(b"\\", end)
         return np.setdiff1d(quotes, escaped, assume_unique=True) if escaped else quotes
 
-    def _cut(self, chunk: bytes, starts: list[int], ends: list[int]) -> list[JsonObject]:
+    def _cut(self, chunk: bytes, starts: list[int], ends: list[int]) -> list[bytes]:
         """The objects that end in this chunk, in order; what stands between them (at depth 0, outside every
         object) must be the array's own structure, and the start of an object still open is held."""
-        out: list[JsonObject] = []
+        out: list[bytes] = []
         position = 0
         if self._depth:  # an object in progress from an earlier chunk ends first, if it ends here
             if not ends:
@@ -146,22 +143,26 @@ class JsonArrayStream:
         if self._pending_size > self._limit:
             raise UpstreamProtocolError("the origin sent a larger DICOM JSON object than expected")
 
-    def _object(self, tail: bytes) -> JsonObject:
+    def _object(self, tail: bytes) -> bytes:
         if self._pending:
             self._hold(tail)
             data = b"".join(self._pending)
             self._pending.clear()
             self._pending_size = 0
+        elif len(tail) > self._limit:
+            raise UpstreamProtocolError("the origin sent a larger DICOM JSON object than expected")
         else:
             data = tail
-            if len(data) > self._limit:
-                raise UpstreamProtocolError("the origin sent a larger DICOM JSON object than expected")
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError("the origin's answer is not valid JSON") from None
-        if not isinstance(obj, dict):
-            raise UpstreamProtocolError("the origin's answer is not a DICOM JSON array")
         self._expect_object = False
-        self._objects += 1
-        return obj
+        return data
+
+
+def parse_object(data: bytes) -> JsonObject:
+    """One object's bytes as `JsonArrayStream.feed` cut them, parsed; anything but a JSON object is refused."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError("the origin's answer is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise UpstreamProtocolError("the origin's answer is not a DICOM JSON array")
+    return obj

@@ -36,11 +36,11 @@ from gateway.web.state import (
     STOW_MAX_BYTES,
     VERDICTS,
 )
+from gateway.web.turns import Turns
 
 log = logging.getLogger("gateway")
 
 
-METADATA_AT_ONCE = 1  # one core's worth: the rewrite is CPU work, and a second one only doubles the memory
 
 
 def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Application:
@@ -54,7 +54,7 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app[VERDICTS] = VerdictCache()
     app[SERIES_VERDICTS] = SeriesVerdictCache()
     app[BURNED_TEXT] = BurnedTextCache()
-    app[METADATA_TURNS] = asyncio.Semaphore(METADATA_AT_ONCE)
+    app[METADATA_TURNS] = Turns()  # one rewrite at a time: it is CPU work, and a second one only doubles the memory
     app.cleanup_ctx.extend([upstream_ctx, ocr_ctx, store_ctx, governance_ctx(app[ROLES])])
     app.on_response_prepare.append(cors.on_prepare)
     app.router.add_get("/healthz", health.healthz)

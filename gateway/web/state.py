@@ -7,7 +7,6 @@ checks every use. The de-identifying exchange's Audit travels on the Exchange (e
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.settings import Settings
 from gateway.web.ocr_jobs import OcrJobs
+from gateway.web.turns import Turns
 
 # What aiohttp calls for a request: a route handler, or the rest of the chain a middleware wraps.
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -51,7 +51,7 @@ STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
 # Whole-series metadata parsed and de-identified at once: each holds tens of MB of objects while it runs, and
 # twenty viewers opening studies together took the process past 500 MB (bench_soak). The origin's answers are
 # still fetched concurrently; only the parse-and-rewrite waits its turn.
-METADATA_TURNS = web.AppKey("metadata_turns", asyncio.Semaphore)
+METADATA_TURNS = web.AppKey("metadata_turns", Turns)
 
 # -- one request's facts ----------------------------------------------------------------------------------
 TRANSACTION = web.RequestKey("transaction", str)  # the PS3.18 transaction name, for the access log and /metrics

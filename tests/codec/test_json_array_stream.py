@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.codec.json_array_stream import JsonArrayStream
+from gateway.codec.json_array_stream import JsonArrayStream, parse_object
 from gateway.errors import UpstreamProtocolError
 
 # Strings that hold what the cut must not be fooled by: braces, brackets, commas, quotes and backslashes.
@@ -28,7 +28,7 @@ def _streamed(body: bytes, cuts: list[int], limit: int = 1 << 20) -> list[object
     out: list[object] = []
     edges = sorted({0, len(body), *(cut % (len(body) + 1) for cut in cuts)})
     for start, end in itertools.pairwise(edges):
-        out += stream.feed(body[start:end])
+        out += map(parse_object, stream.feed(body[start:end]))
     stream.close()
     return out
 

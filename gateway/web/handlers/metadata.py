@@ -1,8 +1,10 @@
 """WADO-RS metadata for de-identifying roles: DICOM JSON de-identified exactly like the binary path, as a stream.
 
-The origin's answer is cut into objects as it arrives (`UpstreamClient.json_objects`), and each chunk's worth
-is judged, de-identified and written before the next is read, so memory holds a chunk and its objects whatever
-the study's size. The status is decided by the first object that may be shown (none at all: 404, as before);
+The origin's answer is cut into objects as it arrives (`UpstreamClient.json_object_bytes`), and each chunk's
+worth is parsed, judged, de-identified and written before the next is read, so memory holds a chunk and its
+objects whatever the study's size. Parsing and rewriting take a turn (`web/turns.py`: one at a time, the
+earliest request first), held for that work only, never while a client reads; a request waiting for its turn
+holds only its chunk's bytes. The status is decided by the first object that may be shown (none at all: 404, as before);
 once the array is open, a fault (the origin's body cut or malformed, the store or the ledger failing) cuts the
 connection before the closing bracket, so a client never takes a partial answer for a whole one. The ledger
 entry is on record before that bracket, as a retrieve's is before its closing boundary.
@@ -16,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from gateway.adapters.upstream import JsonLimit
+from gateway.codec.json_array_stream import parse_object
 from gateway.core.dicom import JsonObject, Uids
 from gateway.errors import NotFound
 from gateway.web.exchange import Exchange
@@ -36,9 +39,11 @@ async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamRespons
     if real.series:
         await require_served(exchange, real.study, real.series)  # judged before a metadata turn is taken
     response = None
-    async with aclosing(upstream_of(exchange.request).json_objects(path, limit=JsonLimit.METADATA)) as batches:
+    ticket = exchange.request.app[METADATA_TURNS].ticket()
+    answer = upstream_of(exchange.request).json_object_bytes(path, limit=JsonLimit.METADATA)
+    async with aclosing(answer) as batches:
         async for batch in batches:
-            objects = await _deidentified(exchange, view, batch)
+            objects = await _deidentified(exchange, view, ticket, batch)
             if not objects:
                 continue
             body = orjson.dumps(objects)[1:-1]  # the objects without their brackets: this answer writes its own
@@ -55,10 +60,9 @@ async def retrieve_metadata(exchange: Exchange, view: View) -> web.StreamRespons
     return response
 
 
-async def _deidentified(exchange: Exchange, view: View, batch: list[JsonObject]) -> list[JsonObject]:
-    """One chunk's objects as they go out. The turn (one rewrite at a time: it is CPU work) is held for the
-    rewrite only, never while a slow client reads, so one viewer cannot hold up the others' metadata."""
-    async with exchange.request.app[METADATA_TURNS]:
-        shown = await visible(exchange, batch)
+async def _deidentified(exchange: Exchange, view: View, ticket: int, batch: list[bytes]) -> list[JsonObject]:
+    """One chunk's objects as they go out."""
+    async with exchange.request.app[METADATA_TURNS].turn(ticket):
+        shown = await visible(exchange, [parse_object(piece) for piece in batch])
         remember_verdicts(exchange, shown)
         return await view.deidentify_objects(shown)
