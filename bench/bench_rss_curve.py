@@ -7,8 +7,9 @@ size of the study, as streaming promises?
 The study is bench/make_study.py's CT (512x512 16-bit slices of about 0.53 MB each: 19, 95, 500 and 1,900
 slices are about 10 MB, 50 MB, 263 MB and 1 GB). One Orthanc takes the slices each size adds; then, for each
 size, a fresh gateway on a fresh store (so no peak carries over from a smaller study) finds the study with one
-QIDO and retrieves it twice as researcher: cold (every UID new to the store) and warm. Peak RSS is VmHWM from
-/proc of the gateway process, read after each retrieve. The table is appended to --report with the command
+QIDO and retrieves it twice as researcher: cold (every UID new to the store) and warm, then asks for the
+study's metadata (which streams: issue 14). Peak RSS is VmHWM from /proc of the gateway process, read after
+each request. The table is appended to --report with the command
 and the date.
 """
 
@@ -45,6 +46,8 @@ class Point:
     warm_peak_mb: float  # VmHWM after the second
     cold_s: float
     warm_s: float
+    metadata_mb: float  # the de-identified study metadata (DICOM JSON)
+    metadata_peak_mb: float  # VmHWM after it
 
 
 def measure(slices: int, stored: int, orthanc: OrthancProcess, store_kind: str, workdir: Path) -> Point:
@@ -66,9 +69,14 @@ def measure(slices: int, stored: int, orthanc: OrthancProcess, store_kind: str, 
             cold_peak = rss_mb(pid, "VmHWM")
             warm_s, _ = _timed(target)
             warm_peak = rss_mb(pid, "VmHWM")
+            metadata = requests.get(f"{target.base}/studies/{target.study}/metadata",
+                                    headers={**target.headers, "Accept": JSON}, timeout=300)  # fmt: skip
+            metadata.raise_for_status()
+            metadata_peak = rss_mb(pid, "VmHWM")
         finally:
             gateway.stop()
-    return Point(slices, stored / 1e6, size / 1e6, start_mb, cold_peak, warm_peak, cold_s, warm_s)
+    return Point(slices, stored / 1e6, size / 1e6, start_mb, cold_peak, warm_peak, cold_s, warm_s,
+                 len(metadata.content) / 1e6, metadata_peak)  # fmt: skip
 
 
 def _the_study(target: Target) -> str:
@@ -125,15 +133,15 @@ def write_report(args: argparse.Namespace, points: list[Point]) -> None:
         f"## {time.strftime('%Y-%m-%d %H:%M')}: {args.store} store",
         "",
         f"`.venv/bin/python {command}`. A fresh gateway and store per size; VmHWM of the gateway process "
-        "after a cold and then a warm researcher retrieve of the whole study.",
+        "after a cold and then a warm researcher retrieve of the whole study, then after its metadata.",
         "",
         "| slices | stored MB | sent MB | RSS at start MB | peak after cold MB | peak after warm MB "
-        "| cold s (MB/s) | warm s (MB/s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| cold s (MB/s) | warm s (MB/s) | metadata MB | peak after metadata MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {p.slices} | {p.stored_mb:.0f} | {p.sent_mb:.0f} | {p.start_mb:.0f} | {p.cold_peak_mb:.0f} "
             f"| {p.warm_peak_mb:.0f} | {p.cold_s:.2f} ({p.sent_mb / p.cold_s:.0f}) "
-            f"| {p.warm_s:.2f} ({p.sent_mb / p.warm_s:.0f}) |"
+            f"| {p.warm_s:.2f} ({p.sent_mb / p.warm_s:.0f}) | {p.metadata_mb:.1f} | {p.metadata_peak_mb:.0f} |"
             for p in points
         ),
         "",
