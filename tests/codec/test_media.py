@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.codec.media import MediaType
+from gateway.codec.media import MediaType, accepts_json
 from gateway.errors import BadRequest, UpstreamProtocolError
 
 ORTHANC_FRAMES = 'multipart/related; type="application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"; boundary=b1'
@@ -82,3 +82,15 @@ def test_build_and_render() -> None:
     with pytest.raises(ValueError):
         MediaType.build("multipart/related", boundary="bad\r\nheader")
     assert str(MediaType.parse(ORTHANC_FRAMES)) == ORTHANC_FRAMES
+
+
+@pytest.mark.parametrize(("accept", "takes"), [
+    (None, True), ("", True), ("application/dicom+json", True), ("application/json", True),
+    ("*/*", True), ("application/*;q=0.5", True), ("application/dicom+xml, application/dicom+json;q=0.9", True),
+    ('multipart/related; type="application/dicom+xml"', False), ("application/dicom+jsonx", False),
+    ("text/html; note=application/json", False), ("application/dicom+xml, application/json;q=0", False),
+    ("image/*", False), (";;;", False),
+])
+def test_accepts_json_reads_the_media_ranges_not_substrings(accept: str | None, takes: bool) -> None:
+    """PS3.18 8.3.3.1 and RFC 9110 12.5.1: a range takes DICOM JSON by its type, and q=0 refuses it."""
+    assert accepts_json(accept) is takes

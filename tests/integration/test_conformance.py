@@ -103,6 +103,8 @@ def test_a_method_the_resource_does_not_offer_is_405_with_allow(gateway: Gateway
         ({"accept": "application/dicom+json"}, 200),
         ({"charset": "utf-8"}, 200),
         ({"accept": 'multipart/related; type="application/dicom+xml"'}, 406),
+        ({"accept": "application/dicom+jsonx"}, 406),  # a type that only contains the name is another type
+        ({"accept": "application/dicom+xml, application/json;q=0"}, 406),  # q=0: not acceptable
     ],
 )
 def test_the_accept_and_charset_query_parameters_are_media_not_matching_keys(
