@@ -162,3 +162,23 @@ def accepted_transfer_syntaxes(accept: str | None, part: str = "application/dico
         if takes:
             syntaxes.add(media.transfer_syntax or EXPLICIT_VR_LITTLE_ENDIAN)
     return frozenset(syntaxes)
+
+
+_JSON_RANGES = frozenset({"application/dicom+json", "application/json", "application/*", "*/*"})
+
+
+def accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header (or the `accept` query parameter) takes DICOM JSON: one of its media ranges is
+    DICOM JSON, JSON or a wildcard over them, with a q above 0 (RFC 9110 12.5.1). No header takes anything;
+    ranges that do not parse take nothing."""
+    if not accept:
+        return True
+    for text in _RANGES.findall(accept):
+        try:
+            media = MediaType.parse(text, side="client")
+            weight = float(media.param("q") or "1")
+        except Exception:  # one bad range in a list: the others still say what the client takes
+            continue
+        if media.essence in _JSON_RANGES and weight > 0:
+            return True
+    return False

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from gateway import metrics
+from gateway.codec.media import accepts_json
 from gateway.core.dicom import json_patient, json_uids
 from gateway.core.governance.disclosure import Audit
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
@@ -176,13 +177,10 @@ def json_response(objects: list[JsonObject]) -> web.Response:
     return web.Response(body=orjson.dumps(objects), content_type="application/dicom+json")
 
 
-_JSON_TYPES = ("application/dicom+json", "application/json", "application/*", "*/*")
-
-
 def require_json(request: web.Request) -> None:
     """De-identified searches and metadata are served as DICOM JSON only (the XML forms are not offered)."""
     for accept in (request.headers.get("Accept"), request.query.get("accept")):  # PS3.18 8.3.3.1: either
-        if accept and not any(kind in accept for kind in _JSON_TYPES):
+        if not accepts_json(accept):
             raise NotAcceptable("this role is served application/dicom+json only")
 
 
