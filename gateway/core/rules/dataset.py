@@ -120,10 +120,10 @@ def _add_texts(ds: Dataset, tag: int, element: RawDataElement | DataElement, tex
     collect_texts(tag, vr, text_values(element, ds), texts)
 
 
-def _learn_names(ds: Dataset, tag: int, element: RawDataElement | DataElement, texts: Texts) -> None:
-    """The names one free-text element gives by their cues. One sent as another VR is removed by C, and says
-    nothing here."""
-    if (element.VR is None or element.VR in FREE_TEXT_VRS) and DicomDictionary[tag][0] in FREE_TEXT_VRS:
+def _learn_names(ds: Dataset, element: RawDataElement | DataElement, texts: Texts) -> None:
+    """The names one free-text element (`own_identifiers.learned_tags`) gives by their cues. One sent as another
+    VR is removed by C, and says nothing here."""
+    if element.VR is None or element.VR in FREE_TEXT_VRS:
         learn_names(text_values(element, ds), texts)  # VR None: implicit VR, read as the dictionary's
 
 
@@ -270,16 +270,13 @@ class DatasetWalk:
         sources = self.source_tags
         for key, element in (ds._dict if elements is None else elements).items():
             tag = int(key)
+            if texts is not None and tag in self.learned_tags and element.value:
+                _learn_names(ds, element, texts)
             if tag in sources:
                 if element.value:
                     pieces.update(_pieces(ds, tag, element))
                     if texts is not None and tag not in self.cleaned_tags:
                         _add_texts(ds, tag, element, texts)
-                    elif texts is not None:
-                        _learn_names(ds, tag, element, texts)
-            elif tag in self.learned_tags:
-                if texts is not None and element.value:
-                    _learn_names(ds, tag, element, texts)
             elif element.VR in _MAYBE_SEQUENCE and is_sequence(tag, element):
                 items = [item._dict for item in element.value] if isinstance(element, DataElement) else \
                     read_items(element)

@@ -175,9 +175,7 @@ class Texts:
 
     def scrubbing(self) -> tuple[Identifiers | None, Matcher | None]:
         """`scrubbing_of` these texts; (None, None), which blanks the free text, when they are incomplete."""
-        if not self.complete or not all(map(_readable, self.values)):
-            return None, None
-        return scrubbing_of(frozenset(self.values))
+        return scrubbing_of(frozenset(self.values)) if self.complete else (None, None)
 
 
 def _readable(text: tuple[IdentifierKind, str]) -> bool:
@@ -213,12 +211,15 @@ def collect_texts(tag: int, vr: str, values: list[str], texts: Texts) -> None:
 
 
 @lru_cache(maxsize=256)
-def scrubbing_of(texts: frozenset[tuple[IdentifierKind, str]]) -> tuple[Identifiers, Matcher | None]:
+def scrubbing_of(texts: frozenset[tuple[IdentifierKind, str]]) -> tuple[Identifiers | None, Matcher | None]:
     """For a set of identifying texts, built once per study (whose instances share them): the scrubber's
     Identifiers, and the guard every scrubbed value is checked against before it goes. The guard is the texts
     cut into pieces, as kept values are checked (`collect`), in text and in every encoding a careless writer
     uses: the scrubber looks for names as words in a text it decoded, and a text decoded by a wrong character
-    set, or a name glued to other letters, can keep one; the value then goes whole."""
+    set, or a name glued to other letters, can keep one; the value then goes whole. (None, None), which blanks
+    the free text, when a person's name has no letter (`Texts`)."""
+    if not all(map(_readable, texts)):
+        return None, None
     identifiers, pieces = Identifiers(), set[str]()
     for kind, text in sorted(texts):
         identifiers.add(kind, text)

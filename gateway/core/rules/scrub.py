@@ -135,13 +135,10 @@ class Scrubber:
     def _found(self, text: str, own: OwnPatterns, date_shift: int | None) -> tuple[Span, ...]:
         folded = fold(text)
         found = self._generic_in(folded)
-        spans = [Span(*beside_a_name(folded, f.start, f.end), f.category) for f in own.find(folded)
-                 if f.category is Category.OWN_NAME]
-        spans += [Span(f.start, f.end, f.category) for f in own.find(folded) if f.category is not Category.OWN_NAME]
+        spans = [_span(folded, f, Category.OWN_NAME) for f in own.find(folded)]
         spans += [Span(*m.span(), Category.DENY) for pattern in self.deny for m in pattern.finditer(folded)
                   if m.end() > m.start()]
-        spans += [Span(*(beside_a_name(folded, f.start, f.end) if f.category is Category.NAME else (f.start, f.end)),
-                       f.category) for f in found.found if not found.keeps(f.start, f.end)]
+        spans += [_span(folded, f, Category.NAME) for f in found.found if not found.keeps(f.start, f.end)]
         spans += [span for date in found.dates if (span := self._date(date, text, own, found, date_shift))]
         return _resolved(spans)
 
@@ -169,6 +166,12 @@ class Scrubber:
         if not date.unambiguous:
             return None
         return written(date, text, date.readings[0] + datetime.timedelta(days=date_shift))
+
+
+def _span(folded: str, found: Found, names: Category) -> Span:
+    """A finding as a span; one of the category `names` takes the words that belong to the name."""
+    where = beside_a_name(folded, found.start, found.end) if found.category is names else (found.start, found.end)
+    return Span(*where, found.category)
 
 
 def _resolved(spans: Iterable[Span]) -> tuple[Span, ...]:
