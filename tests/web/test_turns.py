@@ -18,16 +18,17 @@ async def _worker(turns: Turns, ticket: int, steps: int, log: list[int], gate: a
             await asyncio.sleep(0)  # work that yields, as the rewrite does every 32 objects
 
 
+async def _hold(turns: Turns, ticket: int, release: asyncio.Event) -> None:
+    """A request busy in its turn until the test releases it."""
+    async with turns.turn(ticket):
+        await release.wait()
+
+
 async def test_waiting_requests_are_served_earliest_first_not_as_they_queued() -> None:
     turns, log = Turns(), []
     busy, first, second, third = (turns.ticket() for _ in range(4))
     release = asyncio.Event()
-
-    async def hold() -> None:
-        async with turns.turn(busy):
-            await release.wait()
-
-    holding = asyncio.create_task(hold())
+    holding = asyncio.create_task(_hold(turns, busy, release))
     await asyncio.sleep(0)
     waiting = [asyncio.create_task(_worker(turns, ticket, 1, log)) for ticket in (third, first, second)]
     await asyncio.sleep(0)
@@ -52,12 +53,7 @@ async def test_a_cancelled_waiter_neither_holds_nor_loses_the_turn() -> None:
     turns = Turns()
     holder, waiter, later = turns.ticket(), turns.ticket(), turns.ticket()
     release = asyncio.Event()
-
-    async def hold() -> None:
-        async with turns.turn(holder):
-            await release.wait()
-
-    holding = asyncio.create_task(hold())
+    holding = asyncio.create_task(_hold(turns, holder, release))
     await asyncio.sleep(0)
     waiting = asyncio.create_task(_worker(turns, waiter, 1, []))
     await asyncio.sleep(0)
