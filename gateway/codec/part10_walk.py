@@ -91,13 +91,17 @@ def _walk_meta(buf: bytes | bytearray, pos: int) -> Generator[int, bool, tuple[i
 
 def _walk_top(buf: bytes | bytearray, pos: int, layout: Layout) -> Generator[int, bool, tuple[int, int, int]]:
     """Walk top-level elements up to PixelData or the first tag above it: (offset, head size, length)."""
-    while (yield from _have(buf, pos + 1)):
-        tag, vr, length, head = yield from _element(buf, pos, layout)
+    while len(buf) > pos or (yield from _have(buf, pos + 1)):
+        # Most headers are in the buffer whole: an element read from it directly costs no generator.
+        tag, vr, length, head = _buffered(buf, pos, layout) or (yield from _element(buf, pos, layout))
         if tag == PIXEL_DATA:
             return pos, head, length
         if tag > PIXEL_DATA:
             return pos, 0, 0
-        pos = yield from _skip_value(buf, pos + head, vr, length, layout, 1)
+        if length == UNDEFINED:
+            pos = yield from _skip_value(buf, pos + head, vr, length, layout, 1)
+        else:
+            pos += head + length
     if len(buf) < pos:
         raise malformed("truncated element")
     return pos, 0, 0
@@ -107,6 +111,17 @@ def _element(buf: bytes | bytearray, pos: int, layout: Layout) -> Generator[int,
     """(tag, VR or b"", value length, head size) of the element at `pos`."""
     if not (yield from _have(buf, pos + 8)):
         raise malformed("truncated element")
+    if layout.explicit and layout.tag.unpack_from(buf, pos)[0] != 0xFFFE and bytes(buf[pos + 4 : pos + 6]) in _LONG_VRS:
+        yield from _have(buf, pos + 12)  # only a long VR asks for more: `_parse` says when it is missing
+    return _parse(buf, pos, layout)
+
+
+def _buffered(buf: bytes | bytearray, pos: int, layout: Layout) -> tuple[int, bytes, int, int] | None:
+    """`_element` for an element whose head is already in the buffer; None when it may not be."""
+    return _parse(buf, pos, layout) if len(buf) >= pos + 12 else None
+
+
+def _parse(buf: bytes | bytearray, pos: int, layout: Layout) -> tuple[int, bytes, int, int]:
     group, element = layout.tag.unpack_from(buf, pos)
     if not layout.explicit or group == 0xFFFE:
         return group << 16 | element, b"", layout.u32.unpack_from(buf, pos + 4)[0], 8
@@ -115,7 +130,7 @@ def _element(buf: bytes | bytearray, pos: int, layout: Layout) -> Generator[int,
         return group << 16 | element, vr, layout.u16.unpack_from(buf, pos + 6)[0], 8
     if vr not in _LONG_VRS:
         raise malformed("unknown VR")
-    if not (yield from _have(buf, pos + 12)):
+    if len(buf) < pos + 12:
         raise malformed("truncated element")
     return group << 16 | element, vr, layout.u32.unpack_from(buf, pos + 8)[0], 12
 
