@@ -27,7 +27,9 @@ from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.burned_text import CLEAN, BurnedText
 from gateway.core.rules.encapsulated import ANY, Accepted, Remasked
 from gateway.core.rules.engine import Engine
+from gateway.core.rules.header_plan import Compiled
 from gateway.core.rules.pixels import PixelPlan
+from gateway.core.rules.withhold import Header, dataset_header
 from gateway.errors import MalformedPart10, Part10Error, Unreadable, Withheld
 
 MASK_LIMIT = 2 * 1024**3  # a masked instance is held whole: bounded by one instance, never the study
@@ -72,18 +74,27 @@ class DeidentifiedInstance:
 @dataclass
 class ReadInstance:
     """An instance whose header is read and judged, waiting for its Mappings: a response resolves those for
-    several instances in one store call (`read_instance`, then the resolver, then `rewrite_instance`)."""
+    several instances in one store call (`read_instance`, then the resolver, then `rewrite_instance`). Most are
+    read through their series' compiled plan (`Engine.compiled`); the rest as a dataset."""
 
     needs: Needs
     real: Uids
     _stream: Part10Stream
     _header: Part10Header
-    _ds: Dataset
+    _read: Dataset | Compiled
+
+    @property
+    def screened(self) -> Header:
+        """The values the role screens an instance by (`withhold`): whether OCR must read it, for one."""
+        return self._read.plan.screened if isinstance(self._read, Compiled) else dataset_header(self._read)
 
     @property
     def dataset(self) -> Dataset:
-        """The header as read (raw elements): what OCR takes the instance's identifiers and modality from."""
-        return self._ds
+        """The header as read (raw elements): what OCR takes the instance's identifiers from. A compiled plan
+        never serves an instance OCR reads, so this is only asked of one read whole."""
+        if isinstance(self._read, Compiled):
+            raise RuntimeError("a compiled instance has no dataset")
+        return self._read
 
     async def hold(self, limit: int) -> int | None:
         """Read the rest of the instance into memory, so that the stream under it can move on to the next one:
@@ -97,6 +108,11 @@ async def read_instance(body: AsyncIterable[bytes | memoryview], with_: Deidenti
         header = await stream.read_header()
     except Part10Error as fault:
         raise judged(fault) from None
+    compiled = with_.engine.compiled(header.data)
+    if compiled is not None:
+        if with_.withdrawn.covers(compiled.plan.patient):
+            raise Withheld("opted-out")
+        return ReadInstance(compiled.needs, compiled.real, stream, header, compiled)
     ds = with_.engine.read_header(header.data)
     needs = with_.engine.needs(ds)  # judges the header first: what governance reads below then reads cleanly
     if with_.withdrawn.covers(dataset_patient(ds)):
@@ -115,7 +131,13 @@ async def rewrite_instance(
     """The instance with its header de-identified under `mappings` (which hold at least its needs), and its
     pixels masked where a pixel rule or the OCR verdict `burned` asks. A masked encapsulated instance may go out
     in another syntax, one the client `accepted` (gateway.core.rules.encapsulated)."""
-    stream, header, ds = read._stream, read._header, read._ds
+    stream, header, ds = read._stream, read._header, read._read
+    if isinstance(ds, Compiled):
+        if burned is not CLEAN:
+            raise RuntimeError("a compiled instance was read by OCR")  # `Engine.compiled` keeps those out
+        new, pseudonymous = engine.write_compiled(ds, mappings)
+        return DeidentifiedInstance(header.transfer_syntax, new, _pixels(stream, header), read.real, pseudonymous,
+                                    stream)
     plan = engine.apply(ds, mappings, burned)
     syntax = header.transfer_syntax
     if plan.passthrough:

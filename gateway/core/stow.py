@@ -53,7 +53,7 @@ from gateway.core.dicom import (
 from gateway.core.pseudonyms.model import IdKind
 from gateway.core.rules.actions import Action
 from gateway.core.rules.dataset import DatasetWalk, is_sequence, sequence_items, vr_of
-from gateway.core.rules.header import META, Layout, layout_for, text_of, text_value
+from gateway.core.rules.header import META, Layout, character_set, layout_for, text_of, text_value
 from gateway.core.rules.profile import DateMode, Profile
 from gateway.core.rules.values import is_registered_uid, shift_date
 from gateway.errors import Withheld
@@ -174,7 +174,7 @@ def _elements(ds: Dataset, depth: int = 0) -> Iterator[tuple[Dataset, BaseTag, s
     """Every non-sequence element at any depth, with its VR and depth."""
     for tag, element in list(ds._dict.items()):
         if is_sequence(tag, element):
-            for item in sequence_items(ds, tag, element, ds._character_set):
+            for item in sequence_items(ds, tag, element, character_set(ds)):
                 yield from _elements(item, depth + 1)
         else:
             yield ds, tag, vr_of(tag, element), depth
@@ -282,7 +282,7 @@ def _encoded(ds: Dataset, value: str, vr: str, layout: Layout) -> bytes:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # pydicom warns and substitutes '?' where it cannot encode
-                encodings = ds._character_set
+                encodings = character_set(ds)
                 encoded = PersonName(value).encode(encodings) if vr == "PN" else encode_string(value, encodings)
         except (UnicodeError, ValueError, LookupError, UserWarning):
             raise Withheld("unencodable-real-value (0010,0010)") from None

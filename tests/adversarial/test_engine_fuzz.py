@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from adversarial.engine_run import run_json, run_part10
+from adversarial.engine_run import run_json, run_part10, run_part10_compiled
 from adversarial.leaks import Scanner
 from adversarial.mutations import json_case, part10_case
 from adversarial.phantoms import phantoms
@@ -47,6 +47,29 @@ def test_engine_never_leaks(engines: dict[str, Engine], seed: int, role: str, la
     indices = range(part, CASES[layer], SLICES)
     failures = [f for index in indices if (f := check(engine, role, layer, seed, index))]
     assert not failures, f"{len(failures)} of {len(indices)} cases broke the property:\n" + "\n".join(failures[:30])
+
+
+@pytest.mark.parametrize("part", range(SLICES))
+@pytest.mark.parametrize("role", ROLES)
+def test_compiled_plan_writes_what_the_engine_writes(seed: int, role: str, part: int) -> None:
+    """The fast path of the retrieve (`header_plan`) on the same cases: every instance a plan serves goes out
+    byte for byte as the full engine writes it, or is withheld where the engine withholds it. The unmutated
+    phantom goes first each time, so that the mutated case meets a plan that has seen its context."""
+    profile = load_profiles(ROLES_DIR)[role]
+    full, compiled = Engine(profile), Engine(profile)
+    failures, served = [], 0
+    for index in range(part, CASES["part10"], SLICES):
+        case = part10_case(seed, index)
+        run_part10_compiled(compiled, phantoms()[case.phantom].part10)
+        fast = run_part10_compiled(compiled, case.body)
+        if fast is None:
+            continue
+        served += 1
+        expected = run_part10(full, case.body)
+        if fast.crash or fast.output != expected.output:
+            failures.append(f"{case} role={role}: {fast.crash or 'bytes differ from the engine'}")
+    assert not failures, f"{len(failures)} of {served} served cases differ:\n" + "\n".join(failures[:30])
+    assert served > CASES["part10"] // SLICES // 2  # the plan serves most cases, or this tests little
 
 
 @pytest.mark.parametrize("role", ROLES)

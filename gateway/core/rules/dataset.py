@@ -26,6 +26,7 @@ from gateway.core.rules.header import (
     UNDEFINED,
     Elements,
     Layout,
+    character_set,
     new_dataset,
     number_value,
     plain_ascii,
@@ -96,8 +97,8 @@ def scrubbed_value(values: list[str], vr: str, ds: Dataset) -> bytes:
     if text.isascii():
         return text_value(values, vr)
     try:
-        encoded = encode_string(text, ds._character_set)
-        same = decode_bytes(encoded, ds._character_set, {0x5C}) == text
+        encoded = encode_string(text, character_set(ds))
+        same = decode_bytes(encoded, character_set(ds), {0x5C}) == text
     except (UnicodeError, LookupError, ValueError):
         same = False
     if not same:
@@ -282,7 +283,7 @@ class DatasetWalk:
                     read_items(element)
                 for item in items:
                     # An item may name its own character set; only then is it worth a dataset of its own.
-                    decoder = new_dataset(Dataset, item, ds._character_set) if _CHARSET in item else ds
+                    decoder = new_dataset(Dataset, item, character_set(ds)) if _CHARSET in item else ds
                     self.own_identifiers(decoder, pieces, item, texts)
         return pieces
 
@@ -301,7 +302,7 @@ class DatasetWalk:
                 continue
             vr = element.VR
             if vr in _MAYBE_SEQUENCE and is_sequence(tag, element):
-                encoding = encoding or ds._character_set
+                encoding = encoding or character_set(ds)
                 for item in sequence_items(ds, key, element, encoding):
                     self.needs(item, needs, encoding)
             elif action is not keep and (vr in _MAYBE_UID or action in _NEEDS_VALUE):
@@ -379,7 +380,7 @@ class DatasetWalk:
             if action is Action.ZERO:
                 ds._dict[key] = layout.raw(tag, "SQ", b"")
                 return True
-            encoding = encoding or ds._character_set  # only now: it costs more than a whole element
+            encoding = encoding or character_set(ds)  # only now: it costs more than a whole element
             changed = False
             for index, item in enumerate(sequence_items(ds, key, element, encoding)):
                 changed |= self.apply(item, rewrite, layout, (*path, index), dummy or action is Action.DUMMY, encoding,
@@ -447,6 +448,9 @@ def _keep(ds: Dataset, key: BaseTag, tag: int, element: RawDataElement | DataEle
     if kept is None:
         if not path and tag in TYPE_1:
             raise Withheld(f"non-conforming-type-1 {tag_path((tag,))}")
+        if tag == 0x00080005:  # SpecificCharacterSet
+            # Every text of the data set was read by it: without it, none of them can be trusted to say what it says.
+            raise Withheld(f"non-conforming-character-set {tag_path((*path, tag))}")
         del elements[key]
     else:
         elements[key] = kept

@@ -10,11 +10,13 @@ short code and a tag path, never a value; a dataset that raised must be dropped.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag
 from pydicom.uid import (
     UID,
@@ -23,14 +25,53 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from gateway.core.dicom import MEDIA_STORAGE_SOP_INSTANCE_UID, JsonObject, dataset_patient, json_patient
+from gateway.core.dicom import (
+    CHARSET,
+    MEDIA_STORAGE_SOP_INSTANCE_UID,
+    SERIES_UID,
+    SOP_CLASS_UID,
+    SOP_INSTANCE_UID,
+    STUDY_UID,
+    JsonObject,
+    Uids,
+    dataset_patient,
+    dataset_uids,
+    json_patient,
+)
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
 from gateway.core.rules.actions import Action
 from gateway.core.rules.burned_text import CLEAN, BurnedText, with_burned_text
 from gateway.core.rules.dataset import DatasetWalk
 from gateway.core.rules.dicom_json import JsonWalk
 from gateway.core.rules.encapsulated import Accepted, Picture, Remasked, remask
-from gateway.core.rules.header import META, layout_for, read, text_of, text_value
+from gateway.core.rules.header import (
+    META,
+    TAGS,
+    Elements,
+    Layout,
+    layout_for,
+    new_dataset,
+    raw_element,
+    read,
+    read_meta,
+    split_values,
+    text_of,
+    text_value,
+    top_spans,
+)
+from gateway.core.rules.header_plan import (
+    PLANS_MAX,
+    Compiled,
+    Outcome,
+    Plan,
+    Scanned,
+    body,
+    context_tags,
+    held_elsewhere,
+    in_context,
+    scan,
+    sop_pieces,
+)
 from gateway.core.rules.masked_header import changed
 from gateway.core.rules.method import Method
 from gateway.core.rules.own_identifiers import Matcher, Texts, matcher
@@ -38,8 +79,8 @@ from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_nat
 from gateway.core.rules.profile import CleanMode, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers, Scrubbed
 from gateway.core.rules.values import Rewrite, is_registered_uid
-from gateway.core.rules.withhold import dataset_header, json_header, screen, screens
-from gateway.core.rules.writer import write
+from gateway.core.rules.withhold import dataset_header, json_header, needs_ocr, screen, screens
+from gateway.core.rules.writer import encode_element, file_start, write
 from gateway.errors import MappingMissing, Unreadable, Withheld
 
 log = logging.getLogger("gateway.rules")
@@ -50,6 +91,7 @@ NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, Exp
 # The per-patient memos of new element bytes: bounded, so a long-lived process does not grow with its traffic.
 _PATIENTS_MAX = 256
 _MEMO_MAX = 8192
+_OUTGOING_UIDS = frozenset({SOP_CLASS_UID, SOP_INSTANCE_UID, STUDY_UID, SERIES_UID})  # what the file meta names
 
 
 class Engine:
@@ -60,6 +102,11 @@ class Engine:
         self._screens = screens(profile)
         self._method = Method(profile)
         self._rewrites: dict[str, Rewrite] = {}
+        # The compiled header work (`header_plan`), by layout and context; None for a context only the full engine
+        # can read. A profile that keeps private attributes has none: their creators tie elements together.
+        self._plans: dict[tuple[bool, bool, tuple[bytes, ...]], Plan | None] = {}
+        self._context = None if profile.identity or profile.keeps_private else \
+            context_tags(self._walk.source_tags, self._walk.learned_tags)
 
     # -- Part 10 -----------------------------------------------------------------------------------------
     def read_header(self, header: bytes) -> Dataset:
@@ -79,9 +126,7 @@ class Engine:
                 screen(self.profile, dataset_header(ds))
             self._patient_needs(dataset_patient(ds), needs)
             self._walk.needs(ds, needs)
-        media_uid = "".join(text_of(ds.file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
-        if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
-            needs.add(IdKind.UID, media_uid)
+        self._media_needs(ds.file_meta, needs)
         return needs
 
     def apply(self, ds: Dataset, mappings: Mappings, burned: BurnedText = CLEAN) -> PixelPlan:
@@ -111,6 +156,115 @@ class Engine:
                 return write(ds, meta, layout)
             ds.preamble = b"\0" * 128  # a preamble can hold anything (a TIFF header, for one)
             return write(ds, self._file_meta(ds), layout)
+
+    # -- Part 10, compiled per series (header_plan) ------------------------------------------------------
+    def compiled(self, header: bytes) -> Compiled | None:
+        """The header read through its series' plan: its needs and real UIDs, without building a dataset; None
+        where only the full engine can say (`read_header`, `needs`, `apply`, `write_header` then do the work)."""
+        if self._context is None:
+            return None
+        try:
+            meta, position, layout = read_meta(header)
+            scanned = scan(header, top_spans(header, position, layout, skip_private=True), self._context)
+        except (Unreadable, Withheld, struct.error):
+            return None  # the full engine says what is wrong with it
+        if scanned is None:
+            return None
+        elements, context = scanned
+        key = (layout.implicit, layout.little, context)
+        if key not in self._plans:
+            if len(self._plans) >= PLANS_MAX:
+                self._plans = {}
+            self._plans[key] = self._plan(header, elements, layout)
+        plan = self._plans[key]
+        return None if plan is None else self._compile(plan, header, elements, meta)
+
+    def write_compiled(self, compiled: Compiled, mappings: Mappings) -> tuple[bytes, Uids]:
+        """The de-identified header of a compiled instance, and its outgoing UIDs (as `write_header` and
+        `dicom.dataset_uids` give them for the same instance)."""
+        plan, unseen = compiled.plan, compiled.unseen
+        with _fail_closed("unprocessable-header"):
+            rewrite = self._rewrite(mappings, plan.patient)
+            rewrite.identifiers, rewrite.guard = plan.identifiers, plan.guard
+            self._walk.apply(unseen, rewrite, plan.layout, own=plan.own)
+            pieces: list[tuple[int, bytes]] = []
+            named: Elements = {}
+            for tag, data, outcome in compiled.elements:
+                if outcome is None:
+                    outcome = self._outcome(unseen, tag, plan.layout)
+                    plan.remember(data, outcome)
+                if outcome.data:
+                    pieces.append((tag, outcome.data))
+                    if tag in _OUTGOING_UIDS and outcome.element is not None:
+                        named[TAGS[tag]] = outcome.element
+            ds = new_dataset(Dataset, named, default_encoding)
+            ds.__dict__["file_meta"] = compiled.file_meta
+            self._map_media_uid(ds, rewrite)
+            out = file_start(None, self._file_meta(ds))
+            out += body(pieces, plan.method, plan.method_tags)
+        return b"".join(out), dataset_uids(ds)
+
+    def _plan(self, header: bytes, elements: Scanned, layout: Layout) -> Plan | None:
+        """A new context's plan: read from its elements, as `needs` and `apply` read the whole dataset."""
+        assert self._context is not None
+        context = self._context
+        ds = new_dataset(Dataset, {TAGS.get(tag) or BaseTag(tag): raw_element(header, span, layout)
+                                   for tag, _, span in elements if in_context(tag, span[1], context)},
+                         default_encoding)
+        try:
+            with _fail_closed("unprocessable-header"):
+                screened = dataset_header(ds)
+                pixels = screen(self.profile, screened) if self._screens else PASSTHROUGH
+                texts = self._texts()
+                own = matcher(self._walk.own_identifiers(ds, set(), texts=texts))
+                patient = dataset_patient(ds)
+                real = dataset_uids(ds)
+        except Withheld:
+            return None  # withheld, or not readable: the full engine says which, instance by instance
+        if not pixels.passthrough or needs_ocr(self.profile, screened):
+            return None  # pixels to mask or to read: those need the dataset
+        identifiers, guard = _scrubbing(texts)
+        method = sorted((int(tag), encode_element(element, layout, None))
+                        for tag, element in self._method.part10(pixels, layout).items())
+        return Plan(layout, patient, real.study, real.series, screened, own, identifiers, guard,
+                    ds._dict.get(TAGS[CHARSET]), method, frozenset(tag for tag, _ in method))
+
+    def _compile(self, plan: Plan, header: bytes, elements: Scanned, meta: Elements) -> Compiled | None:
+        layout, outcomes = plan.layout, plan.outcomes
+        found = next(((data, span) for tag, data, span in elements if tag == SOP_INSTANCE_UID), None)
+        sop = raw_element(header, found[1], layout) if found is not None else None
+        if sop is not None and sop.VR not in ("UI", None):
+            return None  # read as another VR, it would leave the scrubber's identifiers incomplete
+        pieces = sop_pieces(sop.value if sop is not None else None)
+        if pieces is None:
+            return None
+        if held_elsewhere(header, elements, found[0] if found is not None else None, pieces):
+            return None  # judged without the SOP Instance UID, the plan cannot vouch for an element that holds it
+        unseen: Elements = {} if plan.charset is None else {TAGS[CHARSET]: plan.charset}
+        compiled: list[tuple[int, bytes, Outcome | None]] = []
+        append, get = compiled.append, outcomes.get
+        for tag, data, span in elements:
+            outcome = get(data)
+            if outcome is None:
+                unseen[TAGS.get(tag) or BaseTag(tag)] = raw_element(header, span, layout)
+            append((tag, data, outcome))
+        needs = Needs()
+        self._patient_needs(plan.patient, needs)
+        unread = new_dataset(Dataset, unseen, default_encoding)
+        file_meta = new_dataset(FileMetaDataset, meta, default_encoding)
+        try:
+            with _fail_closed("unprocessable-header"):
+                self._walk.needs(unread, needs)
+        except Withheld:
+            return None
+        self._media_needs(file_meta, needs)
+        instance = "".join(split_values((sop.value or b"").decode("latin-1"))).strip("\0 ") if sop else ""
+        return Compiled(plan, compiled, unread, file_meta, needs, Uids(plan.real_study, plan.real_series, instance))
+
+    @staticmethod
+    def _outcome(unseen: Dataset, tag: int, layout: Layout) -> Outcome:
+        element = unseen._dict.get(TAGS.get(tag) or BaseTag(tag))
+        return Outcome(b"" if element is None else encode_element(element, layout, unseen), element)
 
     def identifiers(self, ds: Dataset) -> tuple[Identifiers | None, Matcher | None]:
         """The instance's own identifying texts, as the scrubber is given them: what OCR'd text is scrubbed with."""
@@ -206,6 +360,11 @@ class Engine:
         needs.add(IdKind.PATIENT, patient)
         if self.profile.date_mode is DateMode.SHIFT:
             needs.add(IdKind.DATE_SHIFT, patient)
+
+    def _media_needs(self, file_meta: Dataset, needs: Needs) -> None:
+        media_uid = "".join(text_of(file_meta, MEDIA_STORAGE_SOP_INSTANCE_UID))
+        if media_uid and self.profile.action_for(MEDIA_STORAGE_SOP_INSTANCE_UID) is Action.REPLACE_UID:
+            needs.add(IdKind.UID, media_uid)
 
     def _texts(self) -> Texts | None:
         """Where a walk collects the instance's identifying texts for the scrubber; None when C blanks."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import TypeVar
 
-from pydicom.charset import decode_bytes, default_encoding
+from pydicom.charset import convert_encodings, decode_bytes, default_encoding
 from pydicom.datadict import DicomDictionary
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -36,6 +36,7 @@ _VR_NAMES = {name.encode("ascii"): name for name in LONG_VRS | ASCII_VRS | {"AT"
 # holds stops at the identity test, and never reaches BaseTag.__eq__ (Python code).
 TAGS: dict[int, BaseTag] = {tag: BaseTag(tag) for tag in DicomDictionary}
 VR_CODES: dict[str | None, bytes] = {name: code for code, name in _VR_NAMES.items()}
+_CHARSET = TAGS[0x00080005]
 
 
 class Layout:
@@ -76,14 +77,11 @@ def layout_for(syntax: str) -> Layout:
 
 
 # -- reading ---------------------------------------------------------------------------------------------
+Span = tuple[int, str | None, int, int, int, int]  # tag, VR, length, where the element starts, its value, its end
+
+
 def read(data: bytes, *, skip_private: bool = False) -> Dataset:
-    if len(data) < 132 or data[128:132] != b"DICM":
-        raise Unreadable("unreadable-header")
-    meta, position = _elements(data, 132, len(data), META, meta_only=True)
-    syntax_element = meta.get(BaseTag(0x00020010))
-    if not isinstance(syntax_element, RawDataElement):
-        raise Unreadable("no-transfer-syntax (0002,0010)")
-    layout = layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
+    meta, position, layout = read_meta(data)
     elements, _ = _elements(data, position, len(data), layout, skip_private=skip_private)
     ds = new_dataset(Dataset, elements, default_encoding)
     ds.__dict__.update(
@@ -93,6 +91,23 @@ def read(data: bytes, *, skip_private: bool = False) -> Dataset:
         _read_little=layout.little,
     )
     return ds
+
+
+def read_meta(data: bytes) -> tuple[Elements, int, Layout]:
+    """The file meta elements, where the data set starts, and the data set's layout."""
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise Unreadable("unreadable-header")
+    meta, position = _elements(data, 132, len(data), META, meta_only=True)
+    syntax_element = meta.get(BaseTag(0x00020010))
+    if not isinstance(syntax_element, RawDataElement):
+        raise Unreadable("no-transfer-syntax (0002,0010)")
+    return meta, position, layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
+
+
+def top_spans(data: bytes, position: int, layout: Layout, *, skip_private: bool) -> list[Span]:
+    """Where each top-level element of a data set lies, in the order they come (`_elements` without building
+    them: the compiled header plan builds only the few it has not seen)."""
+    return _spans(data, position, len(data), layout, skip_private=skip_private)[0]
 
 
 # pydicom's Dataset.__init__ goes through a dozen validating `__setattr__` calls, which dominates the cost of
@@ -113,17 +128,44 @@ def new_dataset(kind: type[D], elements: Elements, encoding: str | list[str]) ->
     return ds
 
 
+def raw_element(data: bytes, span: Span, layout: Layout) -> RawDataElement:
+    """The element at `span` of `data`, as `_elements` builds it."""
+    tag, vr, length, _, start, end = span
+    key = TAGS.get(tag) or BaseTag(tag)
+    value = data[start : end - 8] if length == UNDEFINED else data[start:end]
+    return RawDataElement(key, vr, length, value, start, layout.implicit, layout.little, True, False)
+
+
 def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only: bool = False,
               in_item: bool = False, skip_private: bool = False) -> tuple[Elements, int]:
-    # The hottest loop of the engine: everything it calls is bound to a local name.
+    spans, position = _spans(data, position, end, layout, meta_only=meta_only, in_item=in_item,
+                             skip_private=skip_private)
     elements: Elements = {}
-    implicit, little = layout.implicit, layout.little
+    implicit, little, raw, base_tag, interned = layout.implicit, layout.little, RawDataElement, BaseTag, TAGS.get
+    for tag, vr, length, _, start, stop in spans:
+        key = interned(tag) or base_tag(tag)
+        if key in elements:
+            # Which one is the attribute? Neither can be trusted, and an unchanged sequence goes back out byte for
+            # byte, the one the walk never saw included.
+            raise Withheld(f"duplicate-element ({tag >> 16:04X},{tag & 0xFFFF:04X})")
+        value = data[start : stop - 8] if length == UNDEFINED else data[start:stop]
+        elements[key] = raw(key, vr, length, value, start, implicit, little, True, False)
+    return elements, position
+
+
+def _spans(data: bytes, position: int, end: int, layout: Layout, *, meta_only: bool = False,
+           in_item: bool = False, skip_private: bool = False) -> tuple[list[Span], int]:
+    # The hottest loop of the engine: everything it calls is bound to a local name.
+    spans: list[Span] = []
+    append = spans.append
+    implicit = layout.implicit
     head = (layout.implicit_header if implicit else layout.short_header).unpack_from
     ulong = layout.ulong.unpack_from
-    vr_names, long_codes, raw_element, base_tag, interned = _VR_NAMES, _LONG_CODES, RawDataElement, BaseTag, TAGS.get
+    vr_names, long_codes = _VR_NAMES, _LONG_CODES
     vr: str | None = None
     code = b""
     while position < end:
+        here = position
         if implicit:
             group, element, length = head(data, position)
             start = position + 8
@@ -142,30 +184,22 @@ def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only
                 position = start + length  # a truncated private element ends the loop as past the end
                 continue
         elif group == 0xFFFE and in_item and element == 0xE00D:
-            return elements, position + 8
+            return spans, position + 8
         if not implicit:
             vr = None if group == 0xFFFE else vr_names.get(code) or code.decode("latin-1")
         if length == UNDEFINED:
             # The items of UN with undefined length are always implicit VR little endian.
             position = _skip_items(data, start, end, LAYOUTS[True] if vr == "UN" else layout)
-            value = data[start : position - 8]
             if skip_private and group & 1:
                 continue
         else:
             position = start + length
             if position > end:
                 raise Unreadable(f"truncated-element ({group:04X},{element:04X})")
-            value = data[start:position]
-        tag = group << 16 | element
-        key = interned(tag) or base_tag(tag)
-        if key in elements:
-            # Which one is the attribute? Neither can be trusted, and an unchanged sequence goes back out byte for
-            # byte, the one the walk never saw included.
-            raise Withheld(f"duplicate-element ({group:04X},{element:04X})")
-        elements[key] = raw_element(key, vr, length, value, start, implicit, little, True, False)
+        append((group << 16 | element, vr, length, here, start, position))
     if in_item:
         raise Unreadable("unterminated-item")
-    return elements, position
+    return spans, position
 
 
 def read_items(element: RawDataElement) -> list[Elements]:
@@ -241,7 +275,17 @@ def text_values(element: RawDataElement | DataElement, ds: Dataset) -> list[str]
     # Only text VRs depend on the character set, and only for bytes that are not plain ASCII.
     if element.VR in ASCII_VRS or plain_ascii(raw):
         return split_values(raw.decode("latin-1"))
-    return split_values(decode_bytes(raw, ds._character_set, {0x5C}))
+    return split_values(decode_bytes(raw, character_set(ds), {0x5C}))
+
+
+def character_set(ds: Dataset) -> str | list[str]:
+    """What the text of `ds` is read with, as pydicom's `Dataset._character_set`, without converting (0008,0005):
+    pydicom's reading replaces the raw element with a converted one, which would then go out unchecked."""
+    element = ds._dict.get(_CHARSET)
+    values = text_values(element, ds) if element is not None else []
+    if not any(values):
+        return ds._parent_encoding
+    return convert_encodings(values[0] if len(values) == 1 else values)
 
 
 def plain_ascii(raw: bytes) -> bool:

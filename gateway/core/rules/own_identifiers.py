@@ -103,9 +103,14 @@ def matcher(pieces: set[str]) -> Matcher | None:
     """The matcher for the identifiers a walk collected with `collect`."""
     if not pieces:
         return None
-    uids = tuple(sorted(piece for piece in pieces if _UID.fullmatch(piece)))
+    uids = tuple(sorted(filter(is_uid_piece, pieces)))
     words = frozenset(pieces.difference(uids))
     return Matcher(_compiled(words) if words else None, uids)
+
+
+def is_uid_piece(piece: str) -> bool:
+    """A piece matched as a UID (a substring), not as a word."""
+    return _UID.fullmatch(piece) is not None
 
 
 def source_tags(actions: Mapping[int, Action]) -> frozenset[int]:

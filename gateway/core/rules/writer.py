@@ -13,15 +13,20 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 
-from gateway.core.rules.header import LONG_VRS, META, UNDEFINED, VR_CODES, Layout
+from gateway.core.rules.header import LONG_VRS, META, UNDEFINED, VR_CODES, Layout, character_set
 
 
 def write(ds: Dataset, meta: Iterable[RawDataElement | DataElement], layout: Layout) -> bytes:
-    meta_body = b"".join(_encode_element(element, META, None) for element in meta)
-    group_length = META.header(0x00020000, "UL", 4) + META.ulong.pack(len(meta_body))
-    out = [getattr(ds, "preamble", None) or b"\0" * 128, b"DICM", group_length, meta_body]
+    out = file_start(getattr(ds, "preamble", None), meta)
     _encode_dataset(ds, layout, out)
     return b"".join(out)
+
+
+def file_start(preamble: bytes | None, meta: Iterable[RawDataElement | DataElement]) -> list[bytes]:
+    """The preamble, "DICM" and the file meta group, as the pieces a file begins with."""
+    meta_body = b"".join(encode_element(element, META, None) for element in meta)
+    group_length = META.header(0x00020000, "UL", 4) + META.ulong.pack(len(meta_body))
+    return [preamble or b"\0" * 128, b"DICM", group_length, meta_body]
 
 
 def encode_items(items: Iterable[Dataset], layout: Layout) -> bytes:
@@ -45,7 +50,7 @@ def _encode_dataset(ds: Dataset, layout: Layout, out: list[bytes]) -> None:
                 append(header(key, None, len(value)))
                 append(value)
             else:
-                append(_encode_element(element, layout, ds))
+                append(encode_element(element, layout, ds))
         return
     # Explicit VR, inlined: this loop runs once per kept element.
     short, long, codes = layout.short_header.pack, layout.long_header.pack, VR_CODES
@@ -59,10 +64,11 @@ def _encode_dataset(ds: Dataset, layout: Layout, out: list[bytes]) -> None:
                 append(short(key >> 16, key & 0xFFFF, codes[vr], len(value)))
             append(value)
         else:
-            append(_encode_element(element, layout, ds))
+            append(encode_element(element, layout, ds))
 
 
-def _encode_element(element: RawDataElement | DataElement, layout: Layout, ds: Dataset | None) -> bytes:
+def encode_element(element: RawDataElement | DataElement, layout: Layout, ds: Dataset | None) -> bytes:
+    """One element as a data set writes it (`ds` gives the character set of anything pydicom converted)."""
     if isinstance(element, RawDataElement):
         value = element.value or b""
         if element.length == UNDEFINED:
@@ -79,5 +85,5 @@ def _pydicom_element(element: DataElement, layout: Layout, ds: Dataset | None) -
     """An element that pydicom converted: pydicom encodes it (rare on the engine's path)."""
     stream = DicomBytesIO()
     stream.is_little_endian, stream.is_implicit_VR = layout.little, layout.implicit
-    write_data_element(stream, element, ds._character_set if ds is not None else None)
+    write_data_element(stream, element, character_set(ds) if ds is not None else None)
     return stream.getvalue()

@@ -22,7 +22,7 @@ from gateway.core.instance import Deidentifier, ReadInstance, read_instance, rew
 from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.core.rules.burned_text import CLEAN, BurnedText
 from gateway.core.rules.encapsulated import ANY, Accepted
-from gateway.core.rules.withhold import dataset_header, needs_ocr
+from gateway.core.rules.withhold import needs_ocr
 from gateway.errors import NotAcceptable, NotFound, Unreadable, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
@@ -132,7 +132,7 @@ def _reader(exchange: Exchange) -> BurnedTextOf | None:
         return None
 
     async def of(read: ReadInstance) -> BurnedText:
-        if not needs_ocr(profile, dataset_header(read.dataset)):
+        if not needs_ocr(profile, read.screened):
             return CLEAN
         real = read.real
         path = f"/studies/{real.study}/series/{real.series}/instances/{real.instance}"

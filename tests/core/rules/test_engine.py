@@ -197,3 +197,13 @@ def test_json_numbers_are_judged_by_type_across_objects(engines: dict[str, Engin
     for obj, kept in ((first, True), (second, False), (first, True)):
         out = researcher.apply_json(obj, mappings_for(researcher.profile, researcher.needs_json(obj)))
         assert ("00200013" in out) is kept
+
+
+def test_a_character_set_not_sent_as_cs_withholds(engines: dict[str, Engine]) -> None:
+    """Every text of the instance is read by (0008,0005); sent as another VR it is no character set (it was kept,
+    as DS, because reading it through pydicom converted it, and a converted element was never checked)."""
+    data = ct_instance(SpecificCharacterSet="ISO_IR 100", StudyDescription="Thorax")
+    assert b"\x08\x00\x05\x00CS" in data
+    retagged = data.replace(b"\x08\x00\x05\x00CS", b"\x08\x00\x05\x00DS", 1)
+    for role in ("researcher", "external", "ai-service"):
+        assert withheld_reason(engines[role], retagged) == "non-conforming-character-set (0008,0005)"

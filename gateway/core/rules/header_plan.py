@@ -1,0 +1,156 @@
+"""The header work compiled per series: what the engine does to each top-level element, remembered under the
+context that decides it, so that the instances of a series cost a scan and a look-up per element.
+
+What the walk does to one top-level element depends on that element's bytes and on a context: the profile, the
+transfer syntax, the character set, the patient (pseudonyms, date shift), the instance's own identifiers (what a
+kept value is checked against, what free text is scrubbed of) and the screened values (withholding, pixel rules,
+the De-identification Method). The instances of a series share that context and differ in a few values (SOP
+Instance UID, position, instance number, times). So a plan is keyed by the bytes of every element the context is
+read from (`context_tags`, and every sequence, which may hold identifiers at any depth), and remembers, by an
+element's bytes, the bytes that go out. An element the plan has not seen is de-identified by the engine's own
+walk, alone with the character set, and remembered (bounded).
+
+The SOP Instance UID is the one identifier the instances do not share: a kept value that holds it goes
+(`own_identifiers.Matcher`), and the plan's outcomes were judged without it. An instance whose other elements
+could hold it (its bytes, or text joined across an ISO 2022 escape) is read by the full engine instead, as is
+anything else a plan cannot vouch for (`Engine.compiled` returns None): a profile that keeps private attributes,
+elements out of order or repeated, a context that withholds, masks pixels or needs OCR, a header that does not
+scan. tests/core/rules/test_header_plan.py holds the plan to the full engine's bytes, on the fail-closed corpus too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+
+from gateway.core.dicom import CHARSET, ISSUER, PATIENT_ID, SERIES_UID, SOP_INSTANCE_UID, STUDY_UID, Uids
+from gateway.core.pseudonyms.model import Needs
+from gateway.core.rules.dataset import SQ_TAGS
+from gateway.core.rules.header import Layout, Span, split_values
+from gateway.core.rules.own_identifiers import Matcher, collect, is_uid_piece
+from gateway.core.rules.scrub import Identifiers
+from gateway.core.rules.withhold import SCREEN_TAGS, Header
+
+# Bounded, so that a long-lived process does not grow with its traffic: a series' per-instance values (UIDs,
+# positions) fill a plan's outcomes, and a full plan starts again.
+PLANS_MAX = 64
+OUTCOMES_MAX = 8192
+_SEQUENCE_CODES = frozenset({"SQ", "UN"})
+Element = RawDataElement | DataElement
+
+
+def context_tags(source_tags: frozenset[int], learned_tags: frozenset[int]) -> frozenset[int]:
+    """The top-level tags whose values make up the context of the others' outcomes; every sequence too."""
+    screened = {int(tag, 16) for tag in SCREEN_TAGS.values()}
+    return frozenset(
+        (source_tags - {SOP_INSTANCE_UID})
+        | learned_tags
+        | screened
+        | SQ_TAGS
+        | {CHARSET, PATIENT_ID, ISSUER, STUDY_UID, SERIES_UID}
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One element as it goes out: its bytes (b"" when removed), and the element (for the UIDs and file meta)."""
+
+    data: bytes
+    element: Element | None
+
+
+@dataclass
+class Plan:
+    """One context's compiled header work."""
+
+    layout: Layout
+    patient: str
+    real_study: str
+    real_series: str
+    screened: Header
+    own: Matcher | None  # the instance's own identifiers but its SOP Instance UID
+    identifiers: Identifiers | None
+    guard: Matcher | None
+    charset: Element | None
+    method: list[tuple[int, bytes]]  # the De-identification Method's elements, encoded
+    method_tags: frozenset[int]
+    outcomes: dict[bytes, Outcome] = field(default_factory=dict)
+
+    def remember(self, data: bytes, outcome: Outcome) -> None:
+        if len(self.outcomes) >= OUTCOMES_MAX:
+            self.outcomes = {}
+        self.outcomes[data] = outcome
+
+
+@dataclass
+class Compiled:
+    """One instance read through a plan, waiting for its Mappings: each element's bytes and outcome (None for
+    the ones the plan has not seen, which `unseen` holds, read, for the walk)."""
+
+    plan: Plan
+    elements: list[tuple[int, bytes, Outcome | None]]
+    unseen: Dataset
+    file_meta: FileMetaDataset
+    needs: Needs
+    real: Uids
+
+
+Scanned = list[tuple[int, bytes, Span]]  # each top-level element's tag, bytes and place
+
+
+def scan(header: bytes, spans: list[Span], context: frozenset[int]) -> tuple[Scanned, tuple[bytes, ...]] | None:
+    """Each element's tag, bytes and place, and the context's bytes; None for elements out of order or repeated."""
+    elements: Scanned = []
+    kept: list[bytes] = []
+    append, add, last, sequences = elements.append, kept.append, -1, _SEQUENCE_CODES
+    for span in spans:
+        tag, vr, _, start, _, end = span
+        if tag <= last:
+            return None
+        last = tag
+        data = header[start:end]
+        append((tag, data, span))
+        if tag in context or vr in sequences:  # `in_context`, inlined: this loop runs once per element
+            add(data)
+    return elements, tuple(kept)
+
+
+def in_context(tag: int, vr: str | None, context: frozenset[int]) -> bool:
+    return tag in context or vr in _SEQUENCE_CODES
+
+
+def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
+    """The SOP Instance UID's pieces as `own_identifiers.collect` cuts them, as bytes; None when one is not
+    shaped as a UID (it would be matched as a word, which the plan's shared identifiers do not hold)."""
+    pieces: set[str] = set()
+    collect("UI", split_values((value or b"").decode("latin-1")), pieces)
+    if not all(map(is_uid_piece, pieces)):
+        return None
+    return tuple(piece.encode("ascii") for piece in pieces)
+
+
+def held_elsewhere(header: bytes, elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:
+    """Whether an element but the SOP Instance UID's own (`sop`) could hold that UID: in its bytes, or in text an
+    ISO 2022 escape joins. One pass over the header decides for most; `holding` then looks element by element."""
+    if sop is None or not elements:
+        return False
+    start = elements[0][2][3]
+    if b"\x1b" not in header[start:] and all(header.count(piece, start) <= sop.count(piece) for piece in pieces):
+        return False
+    return any(holding(data, pieces) for tag, data, _ in elements if tag != SOP_INSTANCE_UID)
+
+
+def holding(data: bytes, pieces: tuple[bytes, ...]) -> bool:
+    """Whether one element could hold the SOP Instance UID, in its bytes or in its text."""
+    return b"." in data and (b"\x1b" in data or any(map(data.__contains__, pieces)))
+
+
+def body(outcomes: list[tuple[int, bytes]], method: list[tuple[int, bytes]], replaced: frozenset[int]) -> list[bytes]:
+    """The data set's elements in tag order, the De-identification Method's (`replaced`) in place of any the
+    input had."""
+    kept = [piece for piece in outcomes if piece[0] not in replaced]
+    kept += method
+    kept.sort()
+    return [data for _, data in kept]
