@@ -133,18 +133,16 @@ def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
 
 def held_elsewhere(header: bytes, elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:
     """Whether an element but the SOP Instance UID's own (`sop`) could hold that UID: in its bytes, or in text an
-    ISO 2022 escape joins. One pass over the header decides for most; `holding` then looks element by element."""
+    ISO 2022 escape joins. One pass over the header decides for most; the rest are looked at element by element."""
     if sop is None or not elements:
         return False
     start = elements[0][2][3]
     if b"\x1b" not in header[start:] and all(header.count(piece, start) <= sop.count(piece) for piece in pieces):
         return False
-    return any(holding(data, pieces) for tag, data, _ in elements if tag != SOP_INSTANCE_UID)
-
-
-def holding(data: bytes, pieces: tuple[bytes, ...]) -> bool:
-    """Whether one element could hold the SOP Instance UID, in its bytes or in its text."""
-    return b"." in data and (b"\x1b" in data or any(map(data.__contains__, pieces)))
+    for tag, data, _ in elements:  # inlined: a vendor's private elements can repeat the UID in every instance
+        if b"." in data and tag != SOP_INSTANCE_UID and (b"\x1b" in data or any(map(data.__contains__, pieces))):
+            return True
+    return False
 
 
 def body(outcomes: list[tuple[int, bytes]], method: list[tuple[int, bytes]], replaced: frozenset[int]) -> list[bytes]:
