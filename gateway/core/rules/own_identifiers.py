@@ -31,6 +31,7 @@ _SPLIT = re.compile(r"[\\^=]")
 _WORDS = re.compile(r"[\\^= ,]")  # a person's name goes by its words too: "Fernández" of "Fernández García"
 _ENCODINGS = ("utf-8", "latin-1", "iso2022_jp")
 _SEEN_SIZE = 4096
+_COMPILE_AFTER = 256  # searches of one set of pieces before it is compiled (`_Patterns`)
 _UID = re.compile(r"[0-9]+(?:\.[0-9]+)+")
 _NAME_SEPARATORS = re.compile(r"[\^=,.'\s-]+")
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
@@ -72,22 +73,45 @@ class Matcher:
 
 
 class _Patterns:
-    """Case is folded once, on both sides, so the patterns are plain alternations of literals (which the regex
-    engine scans for by their first characters); verdicts are remembered, since a study repeats its values."""
+    """Case is folded once, on both sides, so a match is a plain substring of a folded value; verdicts are
+    remembered, since a study repeats its values. A search list (QIDO, one study per result) looks at each set of
+    pieces a few dozen times: the pieces are tried one by one, and only a set used more often (the instances of a
+    series) is compiled into one alternation, which the regex engine scans for by first characters."""
 
     def __init__(self, pieces: frozenset[str]) -> None:
-        ordered = sorted({piece.lower() for piece in pieces}, key=len, reverse=True)
-        self._text = re.compile("|".join(map(re.escape, ordered)))
-        # Bytes fold ASCII only (b"\xda".lower() stays), so the forms are encoded first and folded after.
-        forms = {form.lower() for piece in pieces for form in _encoded(piece)}
-        self._data = re.compile(b"|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+        self._pieces = pieces
+        self._texts = tuple(sorted({piece.lower() for piece in pieces}, key=len, reverse=True))
+        self._forms: tuple[bytes, ...] | None = None  # made when bytes are first looked at (JSON has none)
+        self._text: re.Pattern[str] | None = None
+        self._data: re.Pattern[bytes] | None = None
+        self._searches = 0
         self._seen: dict[bytes | str, bool] = {}
 
     def in_text(self, value: str) -> bool:
-        return self._remembered(value, lambda: self._text.search(value.lower()) is not None)
+        return self._remembered(value, lambda: self._text_found(value.lower()))
 
     def in_bytes(self, value: bytes) -> bool:
-        return self._remembered(value, lambda: self._data.search(value.lower()) is not None)
+        return self._remembered(value, lambda: self._data_found(value.lower()))
+
+    def _text_found(self, folded: str) -> bool:
+        if self._compiling():
+            self._text = self._text or re.compile("|".join(map(re.escape, self._texts)))
+            return self._text.search(folded) is not None
+        return any(map(folded.__contains__, self._texts))
+
+    def _data_found(self, folded: bytes) -> bool:
+        if self._forms is None:
+            # Bytes fold ASCII only (b"\xda".lower() stays), so the forms are encoded first and folded after.
+            forms = {form.lower() for piece in self._pieces for form in _encoded(piece)}
+            self._forms = tuple(sorted(forms, key=len, reverse=True))
+        if self._compiling():
+            self._data = self._data or re.compile(b"|".join(map(re.escape, self._forms)))
+            return self._data.search(folded) is not None
+        return any(map(folded.__contains__, self._forms))
+
+    def _compiling(self) -> bool:
+        self._searches += 1
+        return self._searches > _COMPILE_AFTER
 
     def _remembered(self, value: bytes | str, search: Callable[[], bool]) -> bool:
         found = self._seen.get(value)
@@ -158,7 +182,7 @@ def _encoded(piece: str) -> list[bytes]:
     return forms
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _compiled(pieces: frozenset[str]) -> _Patterns:
     """The instances of a study share their names, IDs and dates: one compile serves them all."""
     return _Patterns(pieces)
@@ -215,7 +239,7 @@ def collect_texts(tag: int, vr: str, values: list[str], texts: Texts) -> None:
         texts.values.update((kind, value) for value in values if value)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=2048)  # a search answer holds a thousand studies, each with its own texts
 def scrubbing_of(texts: frozenset[tuple[IdentifierKind, str]]) -> tuple[Identifiers | None, Matcher | None]:
     """For a set of identifying texts, built once per study (whose instances share them): the scrubber's
     Identifiers, and the guard every scrubbed value is checked against before it goes. The guard is the texts

@@ -20,6 +20,7 @@ regular-expression engine skips quickly to where a candidate can begin.
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -94,7 +95,7 @@ class Identifiers:
         """Add a raw value (backslash-separated values too); a date is kept as its day, whatever its time."""
         for value in (part.strip(" \0") for part in raw.split("\\")):
             if kind is IdentifierKind.DATE:
-                self._values.update((kind, day.isoformat()) for day in _days(value))
+                self._values.update((kind, day) for day in _day_texts(value))
             elif value:
                 self._values.add((kind, value))
         self._key = None
@@ -105,6 +106,12 @@ class Identifiers:
         if self._key is None:
             self._key = frozenset(self._values)
         return self._key
+
+
+@lru_cache(maxsize=4096)
+def _day_texts(value: str) -> tuple[str, ...]:
+    """`_days` as ISO text, remembered: a search answer repeats its dates (study, birth) from study to study."""
+    return tuple(day.isoformat() for day in _days(value))
 
 
 def _days(value: str) -> Iterator[datetime.date]:
