@@ -20,11 +20,11 @@ regular-expression engine skips quickly to where a candidate can begin.
 from __future__ import annotations
 
 import datetime
-from functools import lru_cache
 import re
 import unicodedata
 from collections.abc import Iterator
 from enum import StrEnum
+from functools import lru_cache
 
 from pydicom.datadict import tag_for_keyword
 
