@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -24,6 +24,7 @@ from gateway.core.governance.disclosure import Audit
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs, ScopeSpec
 from gateway.core.pseudonyms.resolver import Resolver
 from gateway.core.rules.engine import Engine
+from gateway.core.rules.object_plan import CompiledObject
 from gateway.core.target import Target
 from gateway.core.urls import UrlMap
 from gateway.errors import DeidentificationError, NotAcceptable, NotFound, Withheld
@@ -31,6 +32,7 @@ from gateway.errors import DeidentificationError, NotAcceptable, NotFound, Withh
 if TYPE_CHECKING:
     from gateway.web.exchange import Exchange
 
+T = TypeVar("T")
 log = logging.getLogger("gateway.view")
 
 RETRIEVE_URL = "00081190"
@@ -83,24 +85,29 @@ class View:
     async def deidentify_pairs(self, objects: Iterable[JsonObject]) -> list[tuple[JsonObject, JsonObject]]:
         """(as it came, de-identified) for each object that is not withheld; nothing is recorded yet."""
         needs = Needs()
-        screened = []
+        screened: list[tuple[JsonObject, CompiledObject | None]] = []
         async for obj in in_turns(objects):
             if self.audit.withdrawn.covers(json_patient(obj)):
                 continue  # opted out: invisible, as if the origin had never held it
+            compiled = self.engine.compiled_json(obj)  # a series' objects: most of the walk is its template's
             try:
-                needs.merge(self.engine.needs_json(obj))
+                needs.merge(compiled.needs if compiled is not None else self.engine.needs_json(obj))
             except Withheld as exc:
                 _withheld(exc)
                 continue
             for url in _urls(obj):
                 _url_needs(self.urls, url, needs)
-            screened.append(obj)
+            screened.append((obj, compiled))
         mappings = await self.resolver.resolve(self.scope, needs)
-        return [(obj, out) async for obj in in_turns(screened) if (out := self._one(obj, mappings)) is not None]
+        return [(obj, out) async for obj, compiled in in_turns(screened)
+                if (out := self._one(obj, compiled, mappings)) is not None]  # fmt: skip
 
-    def _one(self, obj: JsonObject, mappings: Mappings) -> JsonObject | None:
+    def _one(self, obj: JsonObject, compiled: CompiledObject | None, mappings: Mappings) -> JsonObject | None:
         try:
-            out = self.engine.apply_json(obj, mappings)
+            if compiled is not None:
+                out = self.engine.write_compiled_json(compiled, mappings)
+            else:
+                out = self.engine.apply_json(obj, mappings)
             if RETRIEVE_URL in obj:
                 original = obj[RETRIEVE_URL].get("Value") or [""]
                 out[RETRIEVE_URL] = {"vr": "UR", "Value": [self.public_url(original[0], mappings)]}
@@ -127,7 +134,7 @@ class View:
         return self.urls.public_base + "/".join(segments)
 
 
-async def in_turns(objects: Iterable[JsonObject], turn: int = TURN) -> AsyncIterator[JsonObject]:
+async def in_turns(objects: Iterable[T], turn: int = TURN) -> AsyncIterator[T]:
     """The objects, letting the event loop run other work every `turn` of them. A series' metadata takes
     about 0.15 s of CPU to de-identify; twenty viewers opening at once held the loop for seconds, and ledger
     commits queued behind them ran past their deadline (503s in bench_soak)."""

@@ -34,6 +34,7 @@ def mappings_for(engine: Engine, needs: Needs) -> Mappings:
 class Run:
     output: bytes | None  # None: withheld or refused as a whole
     crash: str = ""  # "stage: ExceptionType" when something other than Withheld escaped
+    templated: int = 0  # objects written through their series' template (`Engine.compiled_json`)
 
 
 def run_part10(engine: Engine, data: bytes) -> Run:
@@ -74,17 +75,23 @@ def run_part10_compiled(engine: Engine, data: bytes) -> Run | None:
     return Run(header + (split.header.pixel_head or b"") + split.pixel_value)
 
 
-def run_json(engine: Engine, body: bytes) -> Run:
+def run_json(engine: Engine, body: bytes, *, templates: bool = False) -> Run:
+    """`templates`: through each series' template where the engine has one, as the gateway's views do."""
     try:
         objects = json_array(body)
     except UpstreamProtocolError:
         return Run(None)
     except Exception as exc:
         return Run(None, f"json_array: {type(exc).__name__}")
-    out = []
+    out, templated = [], 0
     for obj in objects:
         stage = "needs_json"
         try:
+            compiled = engine.compiled_json(obj) if templates else None
+            if compiled is not None:
+                stage, templated = "write_compiled_json", templated + 1
+                out.append(_blank_urls(engine.write_compiled_json(compiled, mappings_for(engine, compiled.needs))))
+                continue
             mappings = mappings_for(engine, engine.needs_json(obj))
             stage = "apply_json"
             out.append(_blank_urls(engine.apply_json(obj, mappings)))
@@ -93,7 +100,7 @@ def run_json(engine: Engine, body: bytes) -> Run:
         except Exception as exc:
             return Run(None, f"{stage}: {type(exc).__name__}")
     try:
-        return Run(orjson.dumps(out))
+        return Run(orjson.dumps(out), templated=templated)
     except Exception as exc:  # the gateway answers with orjson.dumps too (view.json_response)
         return Run(None, f"serialize: {type(exc).__name__}")
 

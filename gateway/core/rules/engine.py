@@ -36,6 +36,8 @@ from gateway.core.dicom import (
     Uids,
     dataset_patient,
     dataset_uids,
+    first_text,
+    json_key,
     json_patient,
 )
 from gateway.core.pseudonyms.model import IdKind, Mappings, Needs
@@ -74,6 +76,17 @@ from gateway.core.rules.header_plan import (
 )
 from gateway.core.rules.masked_header import changed
 from gateway.core.rules.method import Method
+from gateway.core.rules.object_plan import (
+    SOP_KEY,
+    CompiledObject,
+    Template,
+    canonical,
+    json_context,
+    matched,
+    own_matcher,
+    sop_uid_pieces,
+)
+from gateway.core.rules.object_plan import in_context as in_json_context
 from gateway.core.rules.own_identifiers import Matcher, Texts, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
 from gateway.core.rules.profile import CleanMode, DateMode, Profile
@@ -107,6 +120,9 @@ class Engine:
         self._plans: dict[tuple[bool, bool, tuple[bytes, ...]], Plan | None] = {}
         self._context = None if profile.identity or profile.keeps_private else \
             context_tags(self._walk.source_tags, self._walk.learned_tags)
+        # The same for DICOM JSON (`object_plan`): by series, the first object seen, then its template.
+        self._json_context = None if self._context is None else json_context(self._context)
+        self._templates: dict[str, JsonObject | Template | None] = {}
 
     # -- Part 10 -----------------------------------------------------------------------------------------
     def read_header(self, header: bytes) -> Dataset:
@@ -343,6 +359,85 @@ class Engine:
             out = self._json.apply(obj, rewrite, own=own)
         out.update(self._method.json(plan))
         return dict(sorted(out.items()))
+
+    def compiled_json(self, obj: JsonObject) -> CompiledObject | None:
+        """A metadata object matched against its series' template (`object_plan`): its needs, without walking
+        what it shares with the series; None where the full walk does the work (`needs_json`, `apply_json`).
+        A series' first object is only remembered: a search answer of one object per series pays nothing."""
+        if self._json_context is None:
+            return None
+        series = first_text(obj, json_key(SERIES_UID))
+        if not series:
+            return None
+        template = self._templates.get(series)
+        if template is None:
+            if series not in self._templates:
+                if len(self._templates) >= PLANS_MAX:
+                    self._templates = {}
+                self._templates[series] = obj
+            return None
+        if not isinstance(template, Template):
+            template = self._templates[series] = self._template(template)
+            if template is None:
+                return None
+        pieces = sop_uid_pieces(obj.get(SOP_KEY))
+        if obj is template.source or pieces is None or (template.out is not None and template.holds(pieces)):
+            return None
+        found = matched(template, obj, self._json_context)
+        if found is None:
+            return None
+        same, walked = found
+        if template.out is not None:
+            walked.update((key, obj[key]) for key in same if key not in template.reusable)
+        needs = Needs()
+        try:
+            with _fail_closed("unprocessable-object"):
+                self._patient_needs(template.patient, needs)
+                self._json.needs(walked, needs)
+                if template.out is None:  # made at first use: the template's values must resolve, and the
+                    needs.merge(self.needs_json(template.source))  # object's, should its UID bar the reuse
+                    needs.merge(self.needs_json(obj))
+        except Withheld:
+            return None
+        return CompiledObject(template, obj, same, walked, needs, pieces)
+
+    def write_compiled_json(self, compiled: CompiledObject, mappings: Mappings) -> JsonObject:
+        """As `apply_json` for the same object."""
+        template, obj = compiled.template, compiled.source
+        with _fail_closed("unprocessable-object"):
+            rewrite = self._rewrite(mappings, template.patient)
+            rewrite.identifiers, rewrite.guard = template.identifiers, template.guard
+            if template.out is None:
+                template.built(self._json.apply(template.source, rewrite, own=matcher(set(template.pieces))))
+                if template.holds(compiled.sop_pieces):
+                    return self.apply_json(obj, mappings)
+                compiled.walked.update((key, obj[key]) for key in compiled.same if key not in template.reusable)
+            out = self._json.apply(compiled.walked, rewrite, own=own_matcher(template, compiled.sop_pieces))
+            made, reusable = template.out, template.reusable
+            assert made is not None
+            for key in compiled.same:
+                if key in reusable and key in made:
+                    out[key] = dict(made[key])  # a copy: the HTTP layer writes into what goes out
+        out.update(self._method.json(template.pixels))
+        return dict(sorted(out.items()))
+
+    def _template(self, first: JsonObject) -> Template | None:
+        """A series' template, read from its first object as `apply_json` reads an object."""
+        if not all(map(canonical, first)):
+            return None
+        try:
+            with _fail_closed("unprocessable-object"):
+                pixels = screen(self.profile, json_header(first)) if self._screens else PASSTHROUGH
+                texts = self._texts()
+                rest = {key: value for key, value in first.items() if key != SOP_KEY}
+                pieces = self._json.own_identifiers(rest, set(), texts)
+                identifiers, guard = _scrubbing(texts)
+                patient = json_patient(first)
+        except Withheld:
+            return None
+        assert self._json_context is not None
+        context = frozenset(key for key, value in first.items() if in_json_context(key, value, self._json_context))
+        return Template(first, patient, pixels, frozenset(pieces), identifiers, guard, context)
 
     def scrub_json(self, obj: JsonObject, mappings: Mappings, text: str) -> Scrubbed | None:
         """How C scrubs `text` of `obj` (the admin preview marks the removed spans): None when this profile
