@@ -71,9 +71,10 @@ class View:
             return None
         return target.with_uids(real).path, {real[p]: p for p in pseudonyms}
 
-    async def deidentify_objects(self, objects: Iterable[JsonObject]) -> list[JsonObject]:
-        """De-identify DICOM JSON objects with one resolve, all to be sent; withheld ones are left out."""
-        pairs = await self.deidentify_pairs(objects)
+    async def deidentify_objects(self, objects: Iterable[JsonObject], *, metadata: bool = False) -> list[JsonObject]:
+        """De-identify DICOM JSON objects with one resolve, all to be sent; withheld ones are left out. Metadata
+        objects go through their series' template (`Engine.compiled_json`)."""
+        pairs = await self.deidentify_pairs(objects, metadata=metadata)
         self.disclose(pairs)
         return [out for _, out in pairs]
 
@@ -82,14 +83,20 @@ class View:
         for source, out in pairs:
             self.audit.disclosure.record(json_uids(source), json_uids(out))
 
-    async def deidentify_pairs(self, objects: Iterable[JsonObject]) -> list[tuple[JsonObject, JsonObject]]:
+    async def deidentify_pairs(
+        self, objects: Iterable[JsonObject], *, metadata: bool = False
+    ) -> list[tuple[JsonObject, JsonObject]]:
         """(as it came, de-identified) for each object that is not withheld; nothing is recorded yet."""
         needs = Needs()
         screened: list[tuple[JsonObject, CompiledObject | None]] = []
+        withdrawn: dict[str, bool] = {}  # by patient, for this answer only: a keyed hash each, once
         async for obj in in_turns(objects):
-            if self.audit.withdrawn.covers(json_patient(obj)):
+            patient = json_patient(obj)
+            if patient not in withdrawn:
+                withdrawn[patient] = self.audit.withdrawn.covers(patient)
+            if withdrawn[patient]:
                 continue  # opted out: invisible, as if the origin had never held it
-            compiled = self.engine.compiled_json(obj)  # a series' objects: most of the walk is its template's
+            compiled = self.engine.compiled_json(obj) if metadata else None  # most of it is the series' template's
             try:
                 needs.merge(compiled.needs if compiled is not None else self.engine.needs_json(obj))
             except Withheld as exc:

@@ -363,7 +363,8 @@ class Engine:
     def compiled_json(self, obj: JsonObject) -> CompiledObject | None:
         """A metadata object matched against its series' template (`object_plan`): its needs, without walking
         what it shares with the series; None where the full walk does the work (`needs_json`, `apply_json`).
-        A series' first object is only remembered: a search answer of one object per series pays nothing."""
+        A series' first object is only remembered: a series with one object pays nothing. Metadata only: a
+        search result holds other attributes than the metadata of the same series."""
         if self._json_context is None:
             return None
         series = first_text(obj, json_key(SERIES_UID))
@@ -408,7 +409,7 @@ class Engine:
             rewrite = self._rewrite(mappings, template.patient)
             rewrite.identifiers, rewrite.guard = template.identifiers, template.guard
             if template.out is None:
-                template.built(self._json.apply(template.source, rewrite, own=matcher(set(template.pieces))))
+                template.built(self._json.apply(template.source, rewrite, own=template.shared))
                 if template.holds(compiled.sop_pieces):
                     return self.apply_json(obj, mappings)
                 compiled.walked.update((key, obj[key]) for key in compiled.same if key not in template.reusable)
@@ -437,7 +438,7 @@ class Engine:
             return None
         assert self._json_context is not None
         context = frozenset(key for key, value in first.items() if in_json_context(key, value, self._json_context))
-        return Template(first, patient, pixels, frozenset(pieces), identifiers, guard, context)
+        return Template(first, patient, pixels, frozenset(pieces), identifiers, guard, context, matcher(pieces))
 
     def scrub_json(self, obj: JsonObject, mappings: Mappings, text: str) -> Scrubbed | None:
         """How C scrubs `text` of `obj` (the admin preview marks the removed spans): None when this profile

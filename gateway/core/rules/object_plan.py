@@ -59,6 +59,7 @@ class Template:
     identifiers: Identifiers | None
     guard: Matcher | None
     context: frozenset[str]  # the template's keys that are part of the context
+    shared: Matcher | None = None  # `matcher(pieces)`
     out: JsonObject | None = None  # the template's attributes as they go out, judged without its SOP UID
     reusable: frozenset[str] = frozenset()
     reused_text: str = ""  # every text of the reusable outcomes, where an object's own UID is looked for
@@ -118,8 +119,12 @@ def matched(template: Template, obj: JsonObject, context: frozenset[str]) -> tup
 
 
 def own_matcher(template: Template, pieces: tuple[str, ...]) -> Matcher | None:
-    """The object's own identifiers: the template's shared ones and the object's SOP Instance UID."""
-    return matcher(set(template.pieces).union(pieces))
+    """The object's own identifiers: the template's shared ones and the object's SOP Instance UID (UID pieces,
+    which `matcher` would put with the UIDs)."""
+    shared = template.shared
+    if shared is None:
+        return matcher(set(pieces))
+    return shared.with_uids(pieces) if pieces else shared
 
 
 def _rewritten_or_bytes(attribute: Any) -> bool:

@@ -53,6 +53,10 @@ class Matcher:
         """What this matcher shares with the other instances of its study (all but the UIDs): a memo key."""
         return self._patterns
 
+    def with_uids(self, uids: tuple[str, ...]) -> Matcher:
+        """This matcher and more UIDs (`matcher` of the pieces and the UIDs, without sorting the pieces again)."""
+        return Matcher(self._patterns, tuple(sorted(set(self._uids).union(uids))))
+
     def uid_in(self, texts: tuple[str, ...]) -> bool:
         """Whether a text holds one of this instance's own UIDs (the part of `in_text` no two instances share)."""
         return any(any(map(text.__contains__, self._uids)) for text in texts)

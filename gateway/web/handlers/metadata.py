@@ -65,4 +65,4 @@ async def _deidentified(exchange: Exchange, view: View, ticket: int, batch: list
     async with exchange.request.app[METADATA_TURNS].turn(ticket):
         shown = await visible(exchange, [parse_object(piece) for piece in batch])
         remember_verdicts(exchange, shown)
-        return await view.deidentify_objects(shown)
+        return await view.deidentify_objects(shown, metadata=True)
