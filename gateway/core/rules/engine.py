@@ -208,7 +208,7 @@ class Engine:
             for tag, data, outcome in compiled.elements:
                 if outcome is None:
                     outcome = self._outcome(unseen, tag, plan.layout)
-                    plan.remember(data, outcome)
+                    plan.remember(tag, data, outcome)
                 if outcome.data:
                     pieces.append((tag, outcome.data))
                     if tag in _OUTGOING_UIDS and outcome.element is not None:

@@ -33,10 +33,11 @@ from gateway.core.rules.own_identifiers import Matcher, collect, is_uid_piece
 from gateway.core.rules.scrub import Identifiers
 from gateway.core.rules.withhold import SCREEN_TAGS, Header
 
-# Bounded, so that a long-lived process does not grow with its traffic: a series' per-instance values (UIDs,
-# positions) fill a plan's outcomes, and a full plan starts again.
-PLANS_MAX = 64
-OUTCOMES_MAX = 8192
+# Bounded, so that a long-lived process does not grow with its traffic: a tag whose values keep being new (UIDs,
+# positions) stops being remembered, and a full plan starts again.
+PLANS_MAX = 32
+OUTCOMES_MAX = 2048
+UNSEEN_MAX = 16
 _SEQUENCE_CODES = frozenset({"SQ", "UN"})
 Element = RawDataElement | DataElement
 
@@ -77,8 +78,14 @@ class Plan:
     method: list[tuple[int, bytes]]  # the De-identification Method's elements, encoded
     method_tags: frozenset[int]
     outcomes: dict[bytes, Outcome] = field(default_factory=dict)
+    unseen: dict[int, int] = field(default_factory=dict)  # by tag, how often a value was new to the plan
 
-    def remember(self, data: bytes, outcome: Outcome) -> None:
+    def remember(self, tag: int, data: bytes, outcome: Outcome) -> None:
+        """Remember an outcome, unless its tag keeps bringing new values (SOP Instance UID, position): those
+        never repeat, and would only push out the ones that do."""
+        count = self.unseen[tag] = self.unseen.get(tag, 0) + 1
+        if count > UNSEEN_MAX:
+            return
         if len(self.outcomes) >= OUTCOMES_MAX:
             self.outcomes = {}
         self.outcomes[data] = outcome

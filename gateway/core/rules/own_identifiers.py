@@ -186,7 +186,7 @@ def _encoded(piece: str) -> list[bytes]:
     return forms
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)  # two sets per study (own values, the scrubber's guard) for a thousand-study answer
 def _compiled(pieces: frozenset[str]) -> _Patterns:
     """The instances of a study share their names, IDs and dates: one compile serves them all."""
     return _Patterns(pieces)
