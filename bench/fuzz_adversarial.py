@@ -3,10 +3,12 @@
     .venv/bin/python bench/fuzz_adversarial.py [--seed N] [--engine-cases N] [--http-cases N] [--no-http]
 
 Layers: `engine` runs mutated Part 10 and DICOM JSON straight through each de-identifying role's engine
-(tests/adversarial/engine_run.py); `http` runs the hostile origin in front of a real gateway process
-(tests/adversarial/cases.py). At the end it prints the cases per layer and role, leaks, crashes and wall time,
-and the failing classes with one (seed, index) reproducer each. It prints planted-value keys and mutation
-labels only, never a value, and writes nothing: the gateway's working directory is a temporary one, removed.
+(tests/adversarial/engine_run.py), and through the fast paths (the retrieve's compiled plan, metadata's series
+templates), whose output must be the full walk's (the cases they served are counted); `http` runs the hostile
+origin in front of a real gateway process (tests/adversarial/cases.py). At the end it prints the cases per layer
+and role, leaks, crashes and wall time, and the failing classes with one (seed, index) reproducer each. It prints
+planted-value keys and mutation labels only, never a value, and writes nothing: the gateway's working directory is a
+temporary one, removed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from adversarial.engine_run import run_json, run_part10  # noqa: E402
+from adversarial.engine_run import plan_check, run_json, run_part10, template_check  # noqa: E402
 from adversarial.leaks import Scanner  # noqa: E402
 from adversarial.mutations import json_case, part10_case  # noqa: E402
 
@@ -64,6 +66,24 @@ def engine_layer(tally: Tally, seed: int, cases: int) -> None:
                     tally.failed(f"engine-{layer}", role, f"crash {result.crash}", family(case.label), where)
                 elif result.output is not None and (keys := scanner.scan(result.output)):
                     tally.failed(f"engine-{layer}", role, "leak", family(case.label), f"{where} keys={len(keys)}")
+        fast_paths(tally, seed, cases, role, engines[role])
+
+
+def fast_paths(tally: Tally, seed: int, cases: int, role: str, full: Engine) -> None:
+    """The retrieve's compiled plan and metadata's series templates on the same cases, held to the full walk's
+    output (what the CI's test_engine_fuzz does on fewer)."""
+    planned = Engine(full.profile)
+    for layer, make, check in (("part10-plan", part10_case, "plan"), ("json-template", json_case, "template")):
+        for index in range(cases):
+            case = make(seed, index)
+            if check == "plan":
+                served, failure = plan_check(full, planned, case)
+            else:
+                served, failure = template_check(full, full.profile, case)
+            if served:
+                tally.cases[(f"engine-{layer}", role)] += 1
+            if failure:
+                tally.failed(f"engine-{layer}", role, failure, family(case.label), f"{case} role={role}")
 
 
 def http_layer(tally: Tally, seed: int, cases: int) -> None:

@@ -16,10 +16,13 @@ from typing import Any
 import orjson
 from core.rules.conftest import mappings_for as rules_mappings
 
+from adversarial.mutations import Case
+from adversarial.phantoms import phantoms
 from gateway.adapters.upstream import json_array
 from gateway.codec.part10_stream import split_part10
 from gateway.core.pseudonyms.model import Mappings, Needs
 from gateway.core.rules.engine import Engine
+from gateway.core.rules.profile import Profile
 from gateway.errors import Part10Error, UpstreamProtocolError, Withheld
 
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
@@ -73,6 +76,52 @@ def run_part10_compiled(engine: Engine, data: bytes) -> Run | None:
     except Exception as exc:
         return Run(None, f"{stage}: {type(exc).__name__}")
     return Run(header + (split.header.pixel_head or b"") + split.pixel_value)
+
+
+def plan_check(full: Engine, planned: Engine, case: Case) -> tuple[bool, str]:
+    """A Part 10 case through the series' compiled plan against the full engine, the unmutated phantom first so
+    that the plan has met its context: (whether the plan served it, what went wrong or "")."""
+    run_part10_compiled(planned, phantoms()[case.phantom].part10)
+    fast = run_part10_compiled(planned, case.body)
+    if fast is None:
+        return False, ""
+    if fast.crash:
+        return True, f"crash {fast.crash}"
+    return True, "" if fast.output == run_part10(full, case.body).output else "bytes differ from the engine"
+
+
+def template_check(full: Engine, profile: Profile, case: Case) -> tuple[int, str]:
+    """A DICOM JSON case through its series' template against the full walk: two copies of the case with other
+    SOP Instance UIDs make the template first (the first is remembered, the second builds it), so the template
+    is made of the mutated values. (How many objects the template served, what went wrong or "")."""
+    templated = Engine(profile)  # a series keeps its first template: each case makes its own
+    for suffix in (".8", ".9"):
+        siblings = _siblings(case.body, suffix)
+        if siblings is not None:
+            run_json(templated, siblings, templates=True)
+    fast = run_json(templated, case.body, templates=True)
+    if fast.crash:
+        return fast.templated, f"crash {fast.crash}"
+    return fast.templated, "" if fast.output == run_json(full, case.body).output else "output differs from the walk"
+
+
+def _siblings(body: bytes, suffix: str) -> bytes | None:
+    """The objects of a case with another SOP Instance UID each (where it is a plain UI attribute)."""
+    try:
+        objects = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(objects, list):
+        return None
+    for obj in objects:
+        sop = obj.get("00080018") if isinstance(obj, dict) else None
+        values = sop.get("Value") if isinstance(sop, dict) else None
+        if isinstance(values, list) and values and isinstance(values[0], str):
+            sop["Value"] = [values[0] + suffix, *values[1:]]
+    try:
+        return orjson.dumps(objects)
+    except (orjson.JSONEncodeError, TypeError):  # nested past orjson's depth on purpose
+        return None
 
 
 def run_json(engine: Engine, body: bytes, *, templates: bool = False) -> Run:

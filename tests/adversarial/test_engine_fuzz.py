@@ -11,7 +11,7 @@ import pathlib
 import orjson
 import pytest
 
-from adversarial.engine_run import run_json, run_part10, run_part10_compiled
+from adversarial.engine_run import plan_check, run_json, run_part10, template_check
 from adversarial.leaks import Scanner
 from adversarial.mutations import json_case, part10_case
 from adversarial.phantoms import phantoms
@@ -54,21 +54,16 @@ def test_engine_never_leaks(engines: dict[str, Engine], seed: int, role: str, la
 @pytest.mark.parametrize("role", ROLES)
 def test_compiled_plan_writes_what_the_engine_writes(seed: int, role: str, part: int) -> None:
     """The fast path of the retrieve (`header_plan`) on the same cases: every instance a plan serves goes out
-    byte for byte as the full engine writes it, or is withheld where the engine withholds it. The unmutated
-    phantom goes first each time, so that the mutated case meets a plan that has seen its context."""
+    byte for byte as the full engine writes it, or is withheld where the engine withholds it."""
     profile = load_profiles(ROLES_DIR)[role]
-    full, compiled = Engine(profile), Engine(profile)
+    full, planned = Engine(profile), Engine(profile)
     failures, served = [], 0
     for index in range(part, CASES["part10"], SLICES):
         case = part10_case(seed, index)
-        run_part10_compiled(compiled, phantoms()[case.phantom].part10)
-        fast = run_part10_compiled(compiled, case.body)
-        if fast is None:
-            continue
-        served += 1
-        expected = run_part10(full, case.body)
-        if fast.crash or fast.output != expected.output:
-            failures.append(f"{case} role={role}: {fast.crash or 'bytes differ from the engine'}")
+        was_served, failure = plan_check(full, planned, case)
+        served += was_served
+        if failure:
+            failures.append(f"{case} role={role}: {failure}")
     assert not failures, f"{len(failures)} of {served} served cases differ:\n" + "\n".join(failures[:30])
     assert served > CASES["part10"] // SLICES // 2  # the plan serves most cases, or this tests little
 
@@ -77,44 +72,18 @@ def test_compiled_plan_writes_what_the_engine_writes(seed: int, role: str, part:
 @pytest.mark.parametrize("role", ROLES)
 def test_series_template_writes_what_the_walk_writes(seed: int, role: str, part: int) -> None:
     """The fast path of metadata (`object_plan`) on the same cases: each object a template serves goes out as
-    the full walk writes it. Before each case, two copies of it with other SOP Instance UIDs make the template of
-    its series (the first is remembered, the second builds it), so the template is made of the mutated values."""
+    the full walk writes it."""
     profile = load_profiles(ROLES_DIR)[role]
     full = Engine(profile)
     failures, served = [], 0
     for index in range(part, CASES["json"], SLICES):
         case = json_case(seed, index)
-        templated = Engine(profile)  # a series keeps its first template: each case makes its own
-        for suffix in (".8", ".9"):
-            siblings = _siblings(case.body, suffix)
-            if siblings is not None:
-                run_json(templated, siblings, templates=True)
-        fast = run_json(templated, case.body, templates=True)
-        served += fast.templated
-        expected = run_json(full, case.body)
-        if fast.crash or fast.output != expected.output:
-            failures.append(f"{case} role={role}: {fast.crash or 'output differs from the walk'}")
+        templated, failure = template_check(full, profile, case)
+        served += templated
+        if failure:
+            failures.append(f"{case} role={role}: {failure}")
     assert not failures, f"{len(failures)} of {served} templated cases differ:\n" + "\n".join(failures[:30])
     assert served > CASES["json"] // SLICES // 2  # templates serve most cases, or this tests little
-
-
-def _siblings(body: bytes, suffix: str) -> bytes | None:
-    """The objects of a case with another SOP Instance UID each (where it is a plain UI attribute)."""
-    try:
-        objects = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(objects, list):
-        return None
-    for obj in objects:
-        sop = obj.get("00080018") if isinstance(obj, dict) else None
-        values = sop.get("Value") if isinstance(sop, dict) else None
-        if isinstance(values, list) and values and isinstance(values[0], str):
-            sop["Value"] = [values[0] + suffix, *values[1:]]
-    try:
-        return orjson.dumps(objects)
-    except (orjson.JSONEncodeError, TypeError):  # nested past orjson's depth on purpose
-        return None
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -127,6 +96,5 @@ def test_unmutated_phantoms_are_clean(engines: dict[str, Engine], role: str) -> 
 
 
 def json_case_clean(obj: dict) -> bytes:
-    import orjson
 
     return orjson.dumps([obj])
