@@ -24,7 +24,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from adversarial.engine_run import plan_check, run_json, run_part10, template_check  # noqa: E402
+from adversarial.engine_run import fast_path_check, run_json, run_part10  # noqa: E402
 from adversarial.leaks import Scanner  # noqa: E402
 from adversarial.mutations import json_case, part10_case  # noqa: E402
 
@@ -73,17 +73,15 @@ def fast_paths(tally: Tally, seed: int, cases: int, role: str, full: Engine) -> 
     """The retrieve's compiled plan and metadata's series templates on the same cases, held to the full walk's
     output (what the CI's test_engine_fuzz does on fewer)."""
     planned = Engine(full.profile)
-    for layer, make, check in (("part10-plan", part10_case, "plan"), ("json-template", json_case, "template")):
+    for layer, make in (("part10", part10_case), ("json", json_case)):
         for index in range(cases):
             case = make(seed, index)
-            if check == "plan":
-                served, failure = plan_check(full, planned, case)
-            else:
-                served, failure = template_check(full, full.profile, case)
+            served, failure = fast_path_check(layer, full, planned, case)
+            name = "part10-plan" if layer == "part10" else "json-template"
             if served:
-                tally.cases[(f"engine-{layer}", role)] += 1
+                tally.cases[(f"engine-{name}", role)] += 1
             if failure:
-                tally.failed(f"engine-{layer}", role, failure, family(case.label), f"{case} role={role}")
+                tally.failed(f"engine-{name}", role, failure, family(case.label), f"{case} role={role}")
 
 
 def http_layer(tally: Tally, seed: int, cases: int) -> None:

@@ -78,6 +78,15 @@ def run_part10_compiled(engine: Engine, data: bytes) -> Run | None:
     return Run(header + (split.header.pixel_head or b"") + split.pixel_value)
 
 
+def fast_path_check(layer: str, full: Engine, planned: Engine, case: Case) -> tuple[int, str]:
+    """A case of `layer` ("part10" or "json") through its fast path against the full walk: (how many instances or
+    objects the fast path served, what went wrong or ""). `planned` keeps its plans from case to case."""
+    if layer == "part10":
+        served, failure = plan_check(full, planned, case)
+        return int(served), failure
+    return template_check(full, full.profile, case)
+
+
 def plan_check(full: Engine, planned: Engine, case: Case) -> tuple[bool, str]:
     """A Part 10 case through the series' compiled plan against the full engine, the unmutated phantom first so
     that the plan has met its context: (whether the plan served it, what went wrong or "")."""

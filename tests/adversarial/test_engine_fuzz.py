@@ -11,7 +11,7 @@ import pathlib
 import orjson
 import pytest
 
-from adversarial.engine_run import plan_check, run_json, run_part10, template_check
+from adversarial.engine_run import fast_path_check, run_json, run_part10
 from adversarial.leaks import Scanner
 from adversarial.mutations import json_case, part10_case
 from adversarial.phantoms import phantoms
@@ -51,39 +51,23 @@ def test_engine_never_leaks(engines: dict[str, Engine], seed: int, role: str, la
 
 
 @pytest.mark.parametrize("part", range(SLICES))
+@pytest.mark.parametrize("layer", sorted(CASES))
 @pytest.mark.parametrize("role", ROLES)
-def test_compiled_plan_writes_what_the_engine_writes(seed: int, role: str, part: int) -> None:
-    """The fast path of the retrieve (`header_plan`) on the same cases: every instance a plan serves goes out
-    byte for byte as the full engine writes it, or is withheld where the engine withholds it."""
+def test_fast_paths_write_what_the_walk_writes(seed: int, role: str, layer: str, part: int) -> None:
+    """The fast paths on the same cases: every instance the retrieve's compiled plan serves (`header_plan`) goes
+    out byte for byte as the full engine writes it, or is withheld where the engine withholds it; every object a
+    series' template serves (`object_plan`) goes out as the full walk writes it."""
     profile = load_profiles(ROLES_DIR)[role]
     full, planned = Engine(profile), Engine(profile)
     failures, served = [], 0
-    for index in range(part, CASES["part10"], SLICES):
-        case = part10_case(seed, index)
-        was_served, failure = plan_check(full, planned, case)
-        served += was_served
+    for index in range(part, CASES[layer], SLICES):
+        case = part10_case(seed, index) if layer == "part10" else json_case(seed, index)
+        count, failure = fast_path_check(layer, full, planned, case)
+        served += count
         if failure:
             failures.append(f"{case} role={role}: {failure}")
     assert not failures, f"{len(failures)} of {served} served cases differ:\n" + "\n".join(failures[:30])
-    assert served > CASES["part10"] // SLICES // 2  # the plan serves most cases, or this tests little
-
-
-@pytest.mark.parametrize("part", range(SLICES))
-@pytest.mark.parametrize("role", ROLES)
-def test_series_template_writes_what_the_walk_writes(seed: int, role: str, part: int) -> None:
-    """The fast path of metadata (`object_plan`) on the same cases: each object a template serves goes out as
-    the full walk writes it."""
-    profile = load_profiles(ROLES_DIR)[role]
-    full = Engine(profile)
-    failures, served = [], 0
-    for index in range(part, CASES["json"], SLICES):
-        case = json_case(seed, index)
-        templated, failure = template_check(full, profile, case)
-        served += templated
-        if failure:
-            failures.append(f"{case} role={role}: {failure}")
-    assert not failures, f"{len(failures)} of {served} templated cases differ:\n" + "\n".join(failures[:30])
-    assert served > CASES["json"] // SLICES // 2  # templates serve most cases, or this tests little
+    assert served > CASES[layer] // SLICES // 2  # the fast path serves most cases, or this tests little
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -96,9 +96,10 @@ def scrubbed_value(values: list[str], vr: str, ds: Dataset) -> bytes:
     text = "\\".join(values)
     if text.isascii():
         return text_value(values, vr)
+    encoding = character_set(ds)
     try:
-        encoded = encode_string(text, character_set(ds))
-        same = decode_bytes(encoded, character_set(ds), {0x5C}) == text
+        encoded = encode_string(text, encoding)
+        same = decode_bytes(encoded, encoding, {0x5C}) == text
     except (UnicodeError, LookupError, ValueError):
         same = False
     if not same:

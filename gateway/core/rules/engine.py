@@ -56,9 +56,9 @@ from gateway.core.rules.header import (
     raw_element,
     read,
     read_meta,
-    split_values,
     text_of,
     text_value,
+    text_values,
     top_spans,
 )
 from gateway.core.rules.header_plan import (
@@ -243,7 +243,7 @@ class Engine:
         method = sorted((int(tag), encode_element(element, layout, None))
                         for tag, element in self._method.part10(pixels, layout).items())
         return Plan(layout, patient, real.study, real.series, screened, own, identifiers, guard,
-                    ds._dict.get(TAGS[CHARSET]), method, frozenset(tag for tag, _ in method))
+                    ds._dict.get(TAGS[CHARSET]), method)
 
     def _compile(self, plan: Plan, header: bytes, elements: Scanned, meta: Elements) -> Compiled | None:
         layout, outcomes = plan.layout, plan.outcomes
@@ -274,7 +274,7 @@ class Engine:
         except Withheld:
             return None
         self._media_needs(file_meta, needs)
-        instance = "".join(split_values((sop.value or b"").decode("latin-1"))).strip("\0 ") if sop else ""
+        instance = "".join(text_values(sop, unread)).strip("\0 ") if sop else ""  # as `dicom.dataset_uids`
         return Compiled(plan, compiled, unread, file_meta, needs, Uids(plan.real_study, plan.real_series, instance))
 
     @staticmethod
@@ -389,7 +389,7 @@ class Engine:
             return None
         same, walked = found
         if template.out is not None:
-            walked.update((key, obj[key]) for key in same if key not in template.reusable)
+            walked.update(template.not_reused(obj, same))
         needs = Needs()
         try:
             with _fail_closed("unprocessable-object"):
@@ -412,7 +412,7 @@ class Engine:
                 template.built(self._json.apply(template.source, rewrite, own=template.shared))
                 if template.holds(compiled.sop_pieces):
                     return self.apply_json(obj, mappings)
-                compiled.walked.update((key, obj[key]) for key in compiled.same if key not in template.reusable)
+                compiled.walked.update(template.not_reused(obj, compiled.same))
             out = self._json.apply(compiled.walked, rewrite, own=own_matcher(template, compiled.sop_pieces))
             made, reusable = template.out, template.reusable
             assert made is not None

@@ -141,15 +141,13 @@ def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only
     spans, position = _spans(data, position, end, layout, meta_only=meta_only, in_item=in_item,
                              skip_private=skip_private)
     elements: Elements = {}
-    implicit, little, raw, base_tag, interned = layout.implicit, layout.little, RawDataElement, BaseTag, TAGS.get
-    for tag, vr, length, _, start, stop in spans:
-        key = interned(tag) or base_tag(tag)
-        if key in elements:
+    for span in spans:
+        element = raw_element(data, span, layout)
+        if element.tag in elements:
             # Which one is the attribute? Neither can be trusted, and an unchanged sequence goes back out byte for
             # byte, the one the walk never saw included.
-            raise Withheld(f"duplicate-element ({tag >> 16:04X},{tag & 0xFFFF:04X})")
-        value = data[start : stop - 8] if length == UNDEFINED else data[start:stop]
-        elements[key] = raw(key, vr, length, value, start, implicit, little, True, False)
+            raise Withheld(f"duplicate-element ({span[0] >> 16:04X},{span[0] & 0xFFFF:04X})")
+        elements[element.tag] = element
     return elements, position
 
 

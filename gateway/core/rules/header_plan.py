@@ -29,7 +29,7 @@ from gateway.core.dicom import CHARSET, ISSUER, PATIENT_ID, SERIES_UID, SOP_INST
 from gateway.core.pseudonyms.model import Needs
 from gateway.core.rules.dataset import SQ_TAGS
 from gateway.core.rules.header import Layout, Span, split_values
-from gateway.core.rules.own_identifiers import Matcher, collect, is_uid_piece
+from gateway.core.rules.own_identifiers import Matcher, uid_pieces
 from gateway.core.rules.scrub import Identifiers
 from gateway.core.rules.withhold import SCREEN_TAGS, Header
 
@@ -76,9 +76,12 @@ class Plan:
     guard: Matcher | None
     charset: Element | None
     method: list[tuple[int, bytes]]  # the De-identification Method's elements, encoded
-    method_tags: frozenset[int]
     outcomes: dict[bytes, Outcome] = field(default_factory=dict)
     unseen: dict[int, int] = field(default_factory=dict)  # by tag, how often a value was new to the plan
+    method_tags: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.method_tags = frozenset(tag for tag, _ in self.method)
 
     def remember(self, tag: int, data: bytes, outcome: Outcome) -> None:
         """Remember an outcome, unless its tag keeps bringing new values (SOP Instance UID, position): those
@@ -131,11 +134,8 @@ def in_context(tag: int, vr: str | None, context: frozenset[int]) -> bool:
 def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
     """The SOP Instance UID's pieces as `own_identifiers.collect` cuts them, as bytes; None when one is not
     shaped as a UID (it would be matched as a word, which the plan's shared identifiers do not hold)."""
-    pieces: set[str] = set()
-    collect("UI", split_values((value or b"").decode("latin-1")), pieces)
-    if not all(map(is_uid_piece, pieces)):
-        return None
-    return tuple(piece.encode("ascii") for piece in pieces)
+    pieces = uid_pieces(split_values((value or b"").decode("latin-1")))
+    return None if pieces is None else tuple(piece.encode("ascii") for piece in pieces)
 
 
 def held_elsewhere(header: bytes, elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:

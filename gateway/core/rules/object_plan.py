@@ -24,7 +24,7 @@ from typing import Any
 
 from gateway.core.dicom import JsonObject
 from gateway.core.pseudonyms.model import Needs
-from gateway.core.rules.own_identifiers import Matcher, collect, is_uid_piece, matcher, value_texts
+from gateway.core.rules.own_identifiers import Matcher, matcher, uid_pieces, value_texts
 from gateway.core.rules.pixels import PixelPlan
 from gateway.core.rules.scrub import Identifiers
 
@@ -70,6 +70,10 @@ class Template:
         self.reusable = frozenset(key for key in self.source if key not in out or not _rewritten_or_bytes(out[key]))
         self.reused_text = "\0".join(text for key in self.reusable if key in out for text in _texts(out[key]))
 
+    def not_reused(self, obj: JsonObject, same: list[str]) -> JsonObject:
+        """The attributes of `obj` equal to the template's that are walked anyway (see `built`)."""
+        return {key: obj[key] for key in same if key not in self.reusable}
+
     def holds(self, pieces: tuple[str, ...]) -> bool:
         """Whether an object's own SOP Instance UID could be in a reused value (the full walk would remove it)."""
         return any(map(self.reused_text.__contains__, pieces))
@@ -97,9 +101,7 @@ def sop_uid_pieces(attribute: object) -> tuple[str, ...] | None:
     values = attribute.get("Value", [])
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
         return None
-    pieces: set[str] = set()
-    collect("UI", values, pieces)
-    return tuple(pieces) if all(map(is_uid_piece, pieces)) else None
+    return uid_pieces(values)
 
 
 def matched(template: Template, obj: JsonObject, context: frozenset[str]) -> tuple[list[str], JsonObject] | None:

@@ -141,6 +141,14 @@ def is_uid_piece(piece: str) -> bool:
     return _UID.fullmatch(piece) is not None
 
 
+def uid_pieces(values: list[str]) -> tuple[str, ...] | None:
+    """A UI attribute's pieces as `collect` cuts them; None when one is not shaped as a UID (`matcher` would
+    take it for a word)."""
+    pieces: set[str] = set()
+    collect("UI", values, pieces)
+    return tuple(pieces) if all(map(is_uid_piece, pieces)) else None
+
+
 def source_tags(actions: Mapping[int, Action]) -> frozenset[int]:
     """The public tags whose values feed the list: of a source VR by the dictionary, and not kept. Decided by
     tag, so PatientName sent as DS or UN still counts; once per profile, so a walk only looks tags up."""
