@@ -8,6 +8,7 @@ a traceback), or an aborted stream, or bodies and headers that carry no planted 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import orjson
@@ -132,5 +133,55 @@ def test_metadata_that_breaks_after_its_first_objects_is_cut_not_closed(
                                                      "Accept": "application/dicom+json"})
         assert not Scanner("researcher").scan(outcome.body)
         assert outcome.status == 502 or (outcome.aborted and not outcome.body.rstrip().endswith(b"]")), outcome
+    finally:
+        hostile_origin.reset()
+
+
+def _frames_answer(origin: HostileOrigin, frames: list[bytes], **options: object) -> None:
+    ct = origin.phantoms["a_ct"]
+    (headers, _), = frame_parts(ct, origin.base)
+    origin.serve("frames", multipart([(headers, frame) for frame in frames], "application/octet-stream", **options))
+
+
+@pytest.mark.parametrize("size", [64 * 1024, 1024**2])  # three frames: held whole, or past the hold and streamed
+def test_frames_arrive_as_the_origin_sent_them(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms], size: int
+) -> None:
+    """Issue 14, frames sent whole: an answer that fits is rebuilt and sent with its length, a larger one
+    streams; either way every frame's bytes arrive as the origin sent them, under the pseudonymous path."""
+    frames = [bytes([n]) * size for n in (1, 2, 3)]
+    hostile_origin.reset()
+    _frames_answer(hostile_origin, frames, chunk=256 * 1024)
+    try:
+        known = pseudonyms["researcher"]
+        path = "/dicom-web" + known.path("instance") + "/frames/1"
+        outcome = fetch(hostile_gateway.port, path, {**hostile_gateway.headers("researcher"), "Accept": OCTETS})
+        assert outcome.status == 200 and not outcome.aborted and outcome.complete_multipart, outcome
+        assert bool(outcome.header("Content-Length")) == (3 * size < 2 * 1024**2)
+        boundary = outcome.header("Content-Type").split("boundary=")[1].split(";")[0].strip('"').encode()
+        parts = outcome.body.split(b"--" + boundary)[1:-1]
+        assert [part.split(b"\r\n\r\n", 1)[1][:-2] for part in parts] == frames
+        assert all(f"/instances/{known.instance}/frames/1".encode() in part for part in parts)
+        assert not Scanner("researcher").scan(outcome.body)
+    finally:
+        hostile_origin.reset()
+
+
+@pytest.mark.parametrize("size", [64 * 1024, 1024**2])
+def test_frames_cut_by_the_origin_never_look_whole(
+    hostile_origin: HostileOrigin, hostile_gateway: GatewayProcess, pseudonyms: dict[str, Pseudonyms], size: int
+) -> None:
+    """An origin that drops the connection in the middle of its frames: a held answer becomes a 502, a streamed
+    one is cut before its closing boundary."""
+    ct = hostile_origin.phantoms["a_ct"]
+    (headers, _), = frame_parts(ct, hostile_origin.base)
+    whole = multipart([(headers, b"\x07" * size)] * 3, "application/octet-stream", chunk=256 * 1024, cut=True)
+    hostile_origin.reset()
+    hostile_origin.serve("frames", dataclasses.replace(whole, body=whole.body[: len(whole.body) * 2 // 3]))
+    try:
+        path = "/dicom-web" + pseudonyms["researcher"].path("instance") + "/frames/1"
+        outcome = fetch(hostile_gateway.port, path, {**hostile_gateway.headers("researcher"), "Accept": OCTETS})
+        assert not outcome.complete_multipart, outcome
+        assert outcome.status == 502 if 3 * size < 2 * 1024**2 else outcome.aborted, outcome
     finally:
         hostile_origin.reset()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -145,23 +146,21 @@ async def _relay_parts(
             raise NotFound()
         require_pixel_kind(media.related_type)
         writer = MultipartWriter(related_type=str(media.related_type))
+        frame = _Reframe(view, to_public, verdict, writer)
+        chunks = upstream.chunks()
+        held, ended = await _hold(chunks, WHOLE)
+        if ended:
+            # A body that fits is rebuilt whole and sent with its length: one write instead of a chunked stream
+            # of pieces (a viewer asks for one frame at a time), and a failure is still a clean error status.
+            pieces = [piece async for piece in frame.parts(_replay(held), media.boundary)]
+            await view.audit.disclosure.seal()  # on record before any of it is sent
+            pieces.append(writer.close())
+            return web.Response(body=b"".join(pieces), headers=own_headers(exchange, writer.content_type))
         response = await begin(request, 200, own_headers(exchange, writer.content_type))
         out = Coalesced(response.write)
         try:
-            async for part in iter_parts(upstream.chunks(), media.boundary, side="upstream"):
-                part_type = MediaType.parse(part.headers.get("Content-Type", "application/octet-stream"))
-                part_headers = {"Content-Type": pixel_part_type(part_type)}
-                location = _public_location(part.headers.get("Content-Location", ""), view, to_public)
-                if location is not None:
-                    part_headers["Content-Location"] = location
-                if verdict.plan.passthrough:
-                    await out.write(writer.part_head(part_headers))
-                    async for chunk in part.body:
-                        await out.write(chunk)
-                else:
-                    frame = mask_native(await part.read(_IMAGE_LIMIT), verdict.frame, verdict.plan.regions)
-                    await out.write(writer.part_head(part_headers) + frame)
-                await out.write(writer.part_tail())
+            async for piece in frame.parts(_replay(held, chunks), media.boundary):
+                await out.write(piece)
             await view.audit.disclosure.seal()  # on record before the closing boundary
             await out.write(writer.close())
             await out.flush()
@@ -169,6 +168,55 @@ async def _relay_parts(
         except Exception as exc:
             abort(request, exc)
     return response
+
+
+WHOLE = 2 * 1024**2  # a frames answer up to this size is held and sent whole (a CT or MR frame is 0.1-0.5 MB)
+
+
+@dataclass(frozen=True)
+class _Reframe:
+    """The origin's frames answer as the client may see it: each part with the gateway's own headers and its
+    pixels as they came or masked, framed by the gateway's boundary."""
+
+    view: View
+    to_public: dict[str, str]
+    verdict: PixelVerdict
+    writer: MultipartWriter
+
+    async def parts(self, chunks: AsyncIterator[bytes], boundary: str) -> AsyncIterator[bytes | memoryview]:
+        writer, plan = self.writer, self.verdict.plan
+        async for part in iter_parts(chunks, boundary, side="upstream"):
+            part_type = MediaType.parse(part.headers.get("Content-Type", "application/octet-stream"))
+            part_headers = {"Content-Type": pixel_part_type(part_type)}
+            location = _public_location(part.headers.get("Content-Location", ""), self.view, self.to_public)
+            if location is not None:
+                part_headers["Content-Location"] = location
+            yield writer.part_head(part_headers)
+            if plan.passthrough:
+                async for view in part.body:
+                    yield view
+            else:
+                yield mask_native(await part.read(_IMAGE_LIMIT), self.verdict.frame, plan.regions)
+            yield writer.part_tail()
+
+
+async def _hold(chunks: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+    """The body's first chunks, up to just past `limit` bytes, and whether the body ended within them."""
+    held, size = [], 0
+    async for chunk in chunks:
+        held.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return held, False
+    return held, True
+
+
+async def _replay(held: list[bytes], rest: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
+    for chunk in held:
+        yield chunk
+    if rest is not None:
+        async for chunk in rest:
+            yield chunk
 
 
 def require_pixel_kind(media: MediaType) -> None:
