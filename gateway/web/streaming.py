@@ -49,7 +49,7 @@ async def begin(request: web.Request, status: int, headers: Mapping[str, str]) -
     return response
 
 
-async def pump(request: web.Request, response: web.StreamResponse, body: AsyncIterator[bytes]) -> int:
+async def pump(request: web.Request, response: web.StreamResponse, body: AsyncIterator[bytes | memoryview]) -> int:
     """Write a body; on any failure abort the connection instead of ending the response."""
     written = 0
     try:

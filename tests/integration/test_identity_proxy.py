@@ -235,3 +235,32 @@ def test_public_url_overrides_the_host_header(
     )
     uris = {i["7FE00010"]["BulkDataURI"].split("/studies/")[0] for i in response.json()}
     assert uris == {"https://pacs.example.org/dicom-web"}
+
+
+@pytest.mark.parametrize("resource", ["frames/1", "bulk/7fe00010"])
+def test_pixel_bytes_that_spell_the_origin_url_pass_unchanged(
+    client_as: Callable[[str], DICOMwebClient], direct: DICOMwebClient, orthanc: OrthancProcess,
+    gateway: GatewayProcess, resource: str,
+) -> None:  # fmt: skip
+    """Only a part's Content-Location names the origin in a frames or bulk data answer. Pixel bytes (or an
+    encapsulated document) that happen to spell the origin's URL are data, and reach the clinician unchanged."""
+    ds = pydicom.dcmread(io.BytesIO(sample_studies()["a_ct"][0]))
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    size = ds.Rows * ds.Columns * ds.BitsAllocated // 8 * ds.get("SamplesPerPixel", 1)
+    spelled = orthanc.dicomweb_url.encode() + b" "
+    ds.PixelData = (spelled * (size // len(spelled) + 1))[:size]
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    orthanc.upload(buffer.getvalue())
+    path = f"/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}/{resource}"
+    accept = {"Accept": 'multipart/related; type="application/octet-stream"; transfer-syntax=*'}
+    through = requests.get(gateway.dicomweb_url + path, headers={**gateway.headers("clinician"), **accept}, timeout=10)
+    origin = requests.get(orthanc.dicomweb_url + path, headers=accept, timeout=10)
+    assert through.status_code == origin.status_code == 200
+    assert _part_bodies(through) == _part_bodies(origin) == [ds.PixelData]
+
+
+def _part_bodies(response: requests.Response) -> list[bytes]:
+    boundary = response.headers["Content-Type"].split("boundary=")[1].split(";")[0].strip('"').encode()
+    return [part.split(b"\r\n\r\n", 1)[1][:-2] for part in response.content.split(b"--" + boundary)[1:-1]]
