@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from gateway.core.dicom import JsonObject, json_patient
 from gateway.core.recent import Recent
+from gateway.core.rules.burned_text import at_risk
 from gateway.core.rules.pixels import Geometry, PixelPlan
 from gateway.core.rules.profile import Profile
-from gateway.core.rules.withhold import json_header, needs_ocr, screen
+from gateway.core.rules.withhold import json_header, screen
 from gateway.errors import Withheld
 
 
@@ -48,7 +49,8 @@ def verdict_of(profile: Profile, obj: JsonObject) -> PixelVerdict | Withheld:
         frames=1,
         planar=_int(obj, "00280006", 0),
     )
-    return PixelVerdict(plan, frame, json_patient(obj), needs_ocr(profile, header))
+    # Screened already: `needs_ocr` comes down to whether the OCR rule holds the instance at risk.
+    return PixelVerdict(plan, frame, json_patient(obj), at_risk(profile.withhold.ocr, header))
 
 
 def _int(obj: JsonObject, tag: str, default: int) -> int:

@@ -29,7 +29,7 @@ from gateway.errors import BadRequest, NotFound, UpstreamProtocolError, Withheld
 from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import require_served
-from gateway.web.handlers.ocr_verdicts import burned_text, read_ahead
+from gateway.web.handlers.ocr_verdicts import burned_text, read_instance_ahead
 from gateway.web.state import VERDICTS
 from gateway.web.streaming import Coalesced, abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers
@@ -43,13 +43,15 @@ _IMAGE_LIMIT = 64 * 1024**2
 def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
     """Judge every instance of a metadata answer now: a viewer asks for their frames next (OHIF does). Reading
     their burned-in text starts too, in the background."""
-    read_ahead(exchange, objects, complete=True)
-    cache, version = exchange.request.app[VERDICTS], exchange.role.profile.version
+    cache, profile = exchange.request.app[VERDICTS], exchange.role.profile
     for obj in objects:
+        verdict = verdict_of(profile, obj)
+        if not isinstance(verdict, Withheld) and verdict.ocr:
+            read_instance_ahead(exchange, obj, complete=True)
         uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
         if all(uids):
             path = "/studies/{}/series/{}/instances/{}".format(*uids)
-            cache.put((version, path), verdict_of(exchange.role.profile, obj))
+            cache.put((profile.version, path), verdict)
 
 
 async def judge(exchange: Exchange, instance_path: str) -> PixelVerdict:

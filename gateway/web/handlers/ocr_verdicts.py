@@ -70,15 +70,20 @@ def read_ahead(exchange: Exchange, objects: Iterable[JsonObject], *, complete: b
     profile = exchange.role.profile
     if profile.withhold.ocr is None:
         return
-    app = exchange.request.app
     for obj in objects:
-        uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
-        if not all(isinstance(uid, str) and path_uid(uid) for uid in uids) or not needs_ocr(profile, json_header(obj)):
-            continue
-        key = (profile.version, str(uids[2]))
-        if app[BURNED_TEXT].get(key) is None:
-            path = "/studies/{}/series/{}/instances/{}".format(*uids)
-            app[OCR_JOBS].start(key, _read(exchange, key, path, obj if complete else None), ahead=True)
+        if needs_ocr(profile, json_header(obj)):
+            read_instance_ahead(exchange, obj, complete=complete)
+
+
+def read_instance_ahead(exchange: Exchange, obj: JsonObject, *, complete: bool) -> None:
+    """Start reading one instance that needs it (`needs_ocr`), unless it is read already or being read."""
+    uids = [(obj.get(tag, {}).get("Value") or [None])[0] for tag in ("0020000D", "0020000E", "00080018")]
+    if not all(isinstance(uid, str) and path_uid(uid) for uid in uids):
+        return
+    app, key = exchange.request.app, (exchange.role.profile.version, str(uids[2]))
+    if app[BURNED_TEXT].get(key) is None:
+        path = "/studies/{}/series/{}/instances/{}".format(*uids)
+        app[OCR_JOBS].start(key, _read(exchange, key, path, obj if complete else None), ahead=True)
 
 
 async def _read(exchange: Exchange, key: Key, path: str, source: Dataset | JsonObject | None) -> BurnedText:
