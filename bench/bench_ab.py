@@ -6,7 +6,8 @@ Each tree is a checkout of this repository (a `git worktree` at the commit to co
 from that tree (`python -m gateway` with the tree as working directory) on a fresh SQLite store. Rounds
 alternate between the trees so that a machine that slows down mid-run slows both. Per round and tree: the cold
 study retrieve (the first after a fresh store, the study found by a study-level search), the warm one, series
-metadata and OHIF's sequence, each against Orthanc direct measured in the same round. Medians of the ratios.
+metadata, 100 frames on 6 connections and OHIF's sequence, each against Orthanc direct measured in the same
+round. Medians of the ratios.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from support.gateway_server import GatewayProcess  # noqa: E402
 
-from bench.bench_proxy import JSON, Target, discover, get, ohif_sequence, study_retrieve  # noqa: E402
+from bench.bench_proxy import JSON, Target, discover, frames, get, ohif_sequence, study_retrieve  # noqa: E402
 from bench.make_study import upload  # noqa: E402
 from gateway.demo.orthanc import OrthancProcess  # noqa: E402
 from gateway.demo.samples import large_ct_study  # noqa: E402
@@ -72,6 +73,7 @@ def one_round(tree: Path, direct: Target, workdir: Path) -> dict[str, float]:
             lambda: study_retrieve(target))
         for name, run in (
             ("series metadata (time)", lambda t: get(t, f"/studies/{t.study}/series/{t.series}/metadata")),
+            ("100 frames, 6 connections (time)", lambda t: asyncio.run(frames(t, 100))),
             ("OHIF sequence (time)", lambda t: asyncio.run(ohif_sequence(t))),
         ):
             ratios[name] = _seconds(lambda run=run: run(target)) / _seconds(lambda run=run: run(direct))

@@ -26,6 +26,7 @@ from gateway.core.rules.burned_text import BurnedTextCache
 from gateway.core.rules.face_volume import SeriesVerdictCache
 from gateway.core.rules.pixel_verdict import VerdictCache
 from gateway.settings import Settings
+from gateway.web.hold_budget import HoldBudget
 from gateway.web.ocr_jobs import OcrJobs
 from gateway.web.turns import Turns
 
@@ -52,6 +53,7 @@ STOW_MAX_BYTES = web.AppKey("stow_max_bytes", int)
 # twenty viewers opening studies together took the process past 500 MB (bench_soak). The origin's answers are
 # still fetched concurrently; only the parse-and-rewrite waits its turn.
 METADATA_TURNS = web.AppKey("metadata_turns", Turns)
+HELD_FRAMES = web.AppKey("held_frames", HoldBudget)  # frames answers held whole at once (handlers/frames.py)
 
 # -- one request's facts ----------------------------------------------------------------------------------
 TRANSACTION = web.RequestKey("transaction", str)  # the PS3.18 transaction name, for the access log and /metrics

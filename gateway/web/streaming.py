@@ -41,9 +41,15 @@ def response_headers(upstream: Mapping[str, str], urls: UrlMap, *, content_type:
     return headers
 
 
-async def begin(request: web.Request, status: int, headers: Mapping[str, str]) -> web.StreamResponse:
+async def begin(
+    request: web.Request, status: int, headers: Mapping[str, str], *, length: int | None = None
+) -> web.StreamResponse:
+    """Send the status line and headers: the body follows with its `length`, or chunked when it is not known."""
     response = web.StreamResponse(status=status, headers=headers)
-    response.enable_chunked_encoding()
+    if length is None:
+        response.enable_chunked_encoding()
+    else:
+        response.content_length = length
     await response.prepare(request)
     request[STARTED] = True
     return response

@@ -30,7 +30,7 @@ from gateway.web.exchange import Exchange
 from gateway.web.handlers.common import upstream_of
 from gateway.web.handlers.face_volumes import require_served
 from gateway.web.handlers.ocr_verdicts import burned_text, read_instance_ahead
-from gateway.web.state import VERDICTS
+from gateway.web.state import HELD_FRAMES, VERDICTS
 from gateway.web.streaming import Coalesced, abort, begin, upstream_request_headers
 from gateway.web.view import JsonObject, View, own_headers
 
@@ -150,14 +150,26 @@ async def _relay_parts(
         writer = MultipartWriter(related_type=str(media.related_type))
         frame = _Reframe(view, to_public, verdict, writer)
         chunks = upstream.chunks()
-        held, ended = await _hold(chunks, WHOLE)
-        if ended:
-            # A body that fits is rebuilt whole and sent with its length: one write instead of a chunked stream
-            # of pieces (a viewer asks for one frame at a time), and a failure is still a clean error status.
-            pieces = [piece async for piece in frame.parts(_replay(held), media.boundary)]
-            await view.audit.disclosure.seal()  # on record before any of it is sent
-            pieces.append(writer.close())
-            return web.Response(body=b"".join(pieces), headers=own_headers(exchange, writer.content_type))
+        with request.app[HELD_FRAMES].slot() as may_hold:
+            held, ended = await _hold(chunks, WHOLE) if may_hold else ([], False)
+            if ended:
+                # A body that fits is rebuilt whole and sent with its length: one write of its pixels instead of
+                # a chunked stream of pieces (a viewer asks for one frame at a time), and a cut origin is still a
+                # clean error status.
+                pieces = [piece async for piece in frame.parts(_replay(held), media.boundary)]
+                pieces.append(writer.close())
+                await view.audit.disclosure.seal()  # on record before any of it is sent
+                length = sum(map(len, pieces))
+                response = await begin(request, 200, own_headers(exchange, writer.content_type), length=length)
+                try:
+                    out = Coalesced(response.write)
+                    for piece in pieces:
+                        await out.write(piece)
+                    await out.flush()
+                    await response.write_eof()
+                except Exception as exc:
+                    abort(request, exc)
+                return response
         response = await begin(request, 200, own_headers(exchange, writer.content_type))
         out = Coalesced(response.write)
         try:
@@ -173,6 +185,7 @@ async def _relay_parts(
 
 
 WHOLE = 2 * 1024**2  # a frames answer up to this size is held and sent whole (a CT or MR frame is 0.1-0.5 MB)
+FRAMES_HELD_AT_ONCE = 8  # answers held whole at once, process-wide: at most 16 MB (web/hold_budget.py)
 
 
 @dataclass(frozen=True)
@@ -214,8 +227,10 @@ async def _hold(chunks: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], 
 
 
 async def _replay(held: list[bytes], rest: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
-    for chunk in held:
-        yield chunk
+    """The held chunks, each let go once given (a streamed answer does not keep its first 2 MB), then the rest."""
+    held.reverse()
+    while held:
+        yield held.pop()
     if rest is not None:
         async for chunk in rest:
             yield chunk
