@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -35,9 +36,12 @@ from gateway.web.streaming import Coalesced, abort, begin, upstream_request_head
 from gateway.web.view import JsonObject, View, own_headers
 
 log = logging.getLogger("gateway.pixels")
+T = TypeVar("T", bytes, bytes | memoryview)
 _NATIVE = "1.2.840.10008.1.2.1"
 _TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _IMAGE_LIMIT = 64 * 1024**2
+WHOLE = 2 * 1024**2  # a frames answer up to this size is held and sent whole (a CT or MR frame is 0.1-0.5 MB)
+FRAMES_HELD_AT_ONCE = 8  # answers held whole at once, process-wide: at most 16 MB (web/hold_budget.py)
 
 
 def remember_verdicts(exchange: Exchange, objects: list[JsonObject]) -> None:
@@ -150,6 +154,7 @@ async def _relay_parts(
         writer = MultipartWriter(related_type=str(media.related_type))
         frame = _Reframe(view, to_public, verdict, writer)
         chunks = upstream.chunks()
+        answer_headers = own_headers(exchange, writer.content_type)
         with request.app[HELD_FRAMES].slot() as may_hold:
             held, ended = await _hold(chunks, WHOLE) if may_hold else ([], False)
             if ended:
@@ -159,33 +164,25 @@ async def _relay_parts(
                 pieces = [piece async for piece in frame.parts(_replay(held), media.boundary)]
                 pieces.append(writer.close())
                 await view.audit.disclosure.seal()  # on record before any of it is sent
-                length = sum(map(len, pieces))
-                response = await begin(request, 200, own_headers(exchange, writer.content_type), length=length)
-                try:
-                    out = Coalesced(response.write)
-                    for piece in pieces:
-                        await out.write(piece)
-                    await out.flush()
-                    await response.write_eof()
-                except Exception as exc:
-                    abort(request, exc)
-                return response
-        response = await begin(request, 200, own_headers(exchange, writer.content_type))
-        out = Coalesced(response.write)
-        try:
-            async for piece in frame.parts(_replay(held, chunks), media.boundary):
-                await out.write(piece)
-            await view.audit.disclosure.seal()  # on record before the closing boundary
-            await out.write(writer.close())
-            await out.flush()
-            await response.write_eof()
-        except Exception as exc:
-            abort(request, exc)
+                response = await begin(request, 200, answer_headers, length=sum(map(len, pieces)))
+                return await _send(request, response, _replay(pieces))
+        response = await begin(request, 200, answer_headers)
+        return await _send(request, response, frame.streamed(_replay(held, chunks), media.boundary))
+
+
+async def _send(
+    request: web.Request, response: web.StreamResponse, body: AsyncIterator[bytes | memoryview]
+) -> web.StreamResponse:
+    """Write a body whose status is out, small pieces together; a failure now can only cut the connection."""
+    out = Coalesced(response.write)
+    try:
+        async for piece in body:
+            await out.write(piece)
+        await out.flush()
+        await response.write_eof()
+    except Exception as exc:
+        abort(request, exc)
     return response
-
-
-WHOLE = 2 * 1024**2  # a frames answer up to this size is held and sent whole (a CT or MR frame is 0.1-0.5 MB)
-FRAMES_HELD_AT_ONCE = 8  # answers held whole at once, process-wide: at most 16 MB (web/hold_budget.py)
 
 
 @dataclass(frozen=True)
@@ -214,6 +211,13 @@ class _Reframe:
                 yield mask_native(await part.read(_IMAGE_LIMIT), self.verdict.frame, plan.regions)
             yield writer.part_tail()
 
+    async def streamed(self, chunks: AsyncIterator[bytes], boundary: str) -> AsyncIterator[bytes | memoryview]:
+        """`parts`, then the closing boundary once the disclosure is on record."""
+        async for piece in self.parts(chunks, boundary):
+            yield piece
+        await self.view.audit.disclosure.seal()
+        yield self.writer.close()
+
 
 async def _hold(chunks: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], bool]:
     """The body's first chunks, up to just past `limit` bytes, and whether the body ended within them."""
@@ -226,8 +230,8 @@ async def _hold(chunks: AsyncIterator[bytes], limit: int) -> tuple[list[bytes], 
     return held, True
 
 
-async def _replay(held: list[bytes], rest: AsyncIterator[bytes] | None = None) -> AsyncIterator[bytes]:
-    """The held chunks, each let go once given (a streamed answer does not keep its first 2 MB), then the rest."""
+async def _replay(held: list[T], rest: AsyncIterator[T] | None = None) -> AsyncIterator[T]:
+    """The held pieces, each let go once given (a streamed answer does not keep its first 2 MB), then the rest."""
     held.reverse()
     while held:
         yield held.pop()
