@@ -407,7 +407,7 @@ class DatasetWalk:
         if type(element) is RawDataElement:
             # A scrubbed value depends on the instance's identifiers too, which a patient's studies do not share.
             context = rewrite.identifiers if action is Action.CLEAN else None
-            memo_key = (tag, vr, action, element.value or b"", context)
+            memo_key = (rewrite.patient, tag, vr, action, element.value or b"", context)
             value = rewrite.memo.get(memo_key)
             if value is None:
                 value = rewrite.memo[memo_key] = self._new_text(ds, tag, element, vr, action, rewrite)

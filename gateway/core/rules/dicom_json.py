@@ -149,9 +149,9 @@ class JsonWalk:
         kept_blocks: set[int] = set()
         private = False
         memo = None if dummy else rewrite.attributes
-        # What an attribute's way out depends on besides its value: the study's identifiers, as the own-value
-        # check and the scrubber see them.
-        names = (None if own is None else own.names, rewrite.identifiers)
+        # What an attribute's way out depends on besides its value: the patient, and the study's identifiers as
+        # the own-value check and the scrubber see them.
+        names = (rewrite.patient, None if own is None else own.names, rewrite.identifiers)
         for key, attribute in obj.items():
             tag, canonical, action = self._key(obj, key)
             if action is Action.REMOVE:
@@ -318,8 +318,8 @@ def _plain_kept(
 def _plain_key(names: object, key: str, action: Action, attribute: JsonObject) -> tuple[Any, ...] | None:
     """The memo key of an attribute of the plain shape {"vr", "Value": [strings and numbers]}, or None.
 
-    An attribute's way out depends on nothing else of the object, given the patient (the Rewrite that holds
-    the memo) and the study's identifiers (`names`), except the instance's own UIDs, which differ from one
+    An attribute's way out depends on nothing else of the object, given the patient and the study's
+    identifiers (`names`), except the instance's own UIDs, which differ from one
     instance to the next: a kept value is looked at for those on every hit. Private attributes and items of
     a sequence under D are never memoized, since their action depends on the object."""
     values, vr = attribute.get("Value"), attribute.get("vr")

@@ -91,7 +91,7 @@ from gateway.core.rules.own_identifiers import Matcher, Texts, matcher
 from gateway.core.rules.pixels import PASSTHROUGH, Geometry, PixelPlan, mask_native
 from gateway.core.rules.profile import CleanMode, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers, Scrubbed
-from gateway.core.rules.values import Rewrite, is_registered_uid
+from gateway.core.rules.values import AttributeMemo, ElementMemo, Rewrite, is_registered_uid
 from gateway.core.rules.withhold import dataset_header, json_header, needs_ocr, screen, screens
 from gateway.core.rules.writer import encode_element, file_start, write
 from gateway.errors import MappingMissing, Unreadable, Withheld
@@ -101,9 +101,10 @@ log = logging.getLogger("gateway.rules")
 IMPLEMENTATION_CLASS_UID = UID("2.25.188664085415034957858571589772874560276")  # uuid5 of the gateway's URN
 IMPLEMENTATION_VERSION_NAME = "DWGATEWAY_0_1"
 NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian})
-# The per-patient memos of new element bytes: bounded, so a long-lived process does not grow with its traffic.
+# The memos of new element bytes and attributes: bounded for all patients together, so a long-lived process
+# does not grow with its traffic (an entry is about 0.8 KB: 16,384 of them are some 13 MB per profile).
 _PATIENTS_MAX = 256
-_MEMO_MAX = 8192
+_MEMO_MAX = 16384
 _OUTGOING_UIDS = frozenset({SOP_CLASS_UID, SOP_INSTANCE_UID, STUDY_UID, SERIES_UID})  # what the file meta names
 
 
@@ -115,6 +116,8 @@ class Engine:
         self._screens = screens(profile)
         self._method = Method(profile)
         self._rewrites: dict[str, Rewrite] = {}
+        self._memo: ElementMemo = {}
+        self._attributes: AttributeMemo = {}
         # The compiled header work (`header_plan`), by layout and context; None for a context only the full engine
         # can read. A profile that keeps private attributes has none: their creators tie elements together.
         self._plans: dict[tuple[bool, bool, tuple[bytes, ...]], Plan | None] = {}
@@ -467,17 +470,21 @@ class Engine:
         return Texts() if self.profile.clean_mode is CleanMode.SCRUB else None
 
     def _rewrite(self, mappings: Mappings, patient: str) -> Rewrite:
-        """One Rewrite (and its memo) per patient, across parts and requests.
+        """One Rewrite per patient, across parts and requests, over the memos every patient shares.
 
         Values of record never change once claimed, so new element bytes computed under one Mappings are the
         bytes any later Mappings of the same scope gives: the memo carries over, and only the Mappings it reads
-        new values from is swapped. `apply` runs without awaiting, so no other part sees the swap midway.
+        new values from is swapped. `apply` runs without awaiting, so no other part sees the swap midway. Past
+        the bound everything remembered is let go at once, between two objects; the values seen only once (UIDs,
+        positions) would otherwise crowd out the ones a series repeats.
         """
+        if len(self._memo) > _MEMO_MAX or len(self._attributes) > _MEMO_MAX:
+            self._memo, self._attributes, self._rewrites = {}, {}, {}
         rewrite = self._rewrites.get(patient)
-        if rewrite is None or len(rewrite.memo) > _MEMO_MAX or len(rewrite.attributes) > _MEMO_MAX:
+        if rewrite is None:
             if len(self._rewrites) >= _PATIENTS_MAX:
                 self._rewrites = {}
-            rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient)
+            rewrite = self._rewrites[patient] = Rewrite(self.profile, mappings, patient, self._memo, self._attributes)
         else:
             rewrite.mappings = mappings
         return rewrite

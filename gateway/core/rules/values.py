@@ -64,25 +64,26 @@ class Guard(Protocol):
     def in_bytes(self, value: bytes) -> bool: ...
 
 
+# New element bytes, and DICOM JSON attributes as they go out, by what came in: `Rewrite.memo`, `.attributes`.
+ElementMemo = dict[tuple[str, int, str, Action, bytes, Identifiers | None], bytes]
+AttributeMemo = dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]]
+
+
 @dataclass
 class Rewrite:
     """The context of one patient's instances under one Mappings: the profile, the mappings, the patient.
 
-    `memo` holds new element bytes by (tag, VR, action, old bytes, and the identifiers for scrubbed text): the
-    instances of a series repeat most of their values, and every function here is deterministic for a given
-    context.
+    `memo` holds new element bytes by (patient, tag, VR, action, old bytes, and the identifiers for scrubbed
+    text): the instances of a series repeat most of their values, and every function here is deterministic for
+    a given context. The memos are the Engine's, shared by every patient's Rewrite so that one bound holds for
+    them all (`Engine._rewrite`); the patient in each key keeps one patient's values from another's.
     """
 
     profile: Profile
     mappings: Mappings
     patient: str
-    memo: dict[tuple[int, str, Action, bytes, Identifiers | None], bytes] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    # DICOM JSON attributes as they go out, by what came in (`dicom_json._plain_key`): the same idea for objects.
-    attributes: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[str, ...]]] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    memo: ElementMemo = field(default_factory=dict, repr=False)
+    attributes: AttributeMemo = field(default_factory=dict, repr=False)  # by `dicom_json._plain_key`
     _shift: int | None = field(default=None, init=False)
     # The instance's own identifiers, for scrubbing free text: set per instance before its walk (`Engine`), like
     # `mappings`; None when the profile blanks instead.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -12,6 +15,7 @@ import pytest
 from pydicom.uid import MPEG2MPML
 
 from gateway.core.pseudonyms.model import Mappings
+from gateway.core.rules import engine as engine_module
 from gateway.core.rules.encapsulated import ANY
 from gateway.core.rules.engine import Engine
 from gateway.core.rules.pixels import PixelPlan, Region
@@ -207,3 +211,48 @@ def test_a_character_set_not_sent_as_cs_withholds(engines: dict[str, Engine]) ->
     retagged = data.replace(b"\x08\x00\x05\x00CS", b"\x08\x00\x05\x00DS", 1)
     for role in ("researcher", "external", "ai-service"):
         assert withheld_reason(engines[role], retagged) == "non-conforming-character-set (0008,0005)"
+
+
+def test_what_the_engine_remembers_is_bounded_across_patients(
+    engines: dict[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived gateway serves many patients, and each object adds values seen once (its UIDs, its number,
+    its position) to what the engine remembers of outgoing attributes. That memory is bounded for the process,
+    not per patient: bounded per patient (8,192 values for each of 256) it could reach gigabytes. The bound is
+    made small here, so that a short run shows whether what the engine holds levels off under it, once the
+    scrubber's own bounded memory of studies (256) is full."""
+    monkeypatch.setattr(engine_module, "_MEMO_MAX", 512)
+    engine = Engine(engines["researcher"].profile)
+    base = pydicom.dcmread(io.BytesIO(ct_instance())).to_json_dict()
+    held = []
+    for patient in range(384):
+        for number in range(6):
+            obj = {
+                **base,
+                "00100020": {"vr": "LO", "Value": [f"PAT-{patient}"]},
+                "00080018": {"vr": "UI", "Value": [f"{UID_ROOT}.{patient}.{number}"]},
+                "00200013": {"vr": "IS", "Value": [number]},
+                "00201041": {"vr": "DS", "Value": [patient + number / 8]},
+                "00200032": {"vr": "DS", "Value": [0.5, 1.5, patient * 100 + number]},
+            }
+            engine.apply_json(obj, mappings_for(engine.profile, engine.needs_json(obj)))
+        if patient in (319, 383):
+            held.append(_reachable_bytes(engine))
+    assert held[1] < held[0] + 0.5e6, [f"{size / 1e6:.1f} MB" for size in held]
+
+
+def _reachable_bytes(root: object) -> int:
+    """The size of every object `root` holds, directly or not: data only, not code, classes or modules (whose
+    globals reach everything)."""
+    seen, stack, total = {id(root)}, [root], 0
+    while stack:
+        obj = stack.pop()
+        total += sys.getsizeof(obj)
+        for child in gc.get_referents(obj):
+            if id(child) not in seen and not isinstance(child, _NOT_DATA):
+                seen.add(id(child))
+                stack.append(child)
+    return total
+
+
+_NOT_DATA = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
