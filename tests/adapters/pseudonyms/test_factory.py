@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,20 @@ async def test_a_sqlite_url_opens_the_embedded_store(tmp_path: Path) -> None:
         assert (tmp_path / "p.db").exists()
     finally:
         await store.aclose()
+
+
+def test_a_gateway_on_the_embedded_store_does_not_load_redis(tmp_path: Path) -> None:
+    """redis-py is some 6 MB of resident memory: the web application, the CLI and both SQLite stores are
+    imported and opened in a fresh interpreter, and none of it is loaded."""
+    script = (
+        "import sys\n"
+        "import gateway.cli, gateway.web.app\n"
+        "from gateway.adapters.backends import open_governance, open_store\n"
+        f"open_store('sqlite://{tmp_path / 'p.db'}'); open_governance('sqlite://{tmp_path / 'g.db'}')\n"
+        "print(sorted(m for m in sys.modules if m == 'redis' or m.startswith(('redis.', 'gateway.adapters.redis'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert loaded.stdout.strip() == "[]"
 
 
 async def test_a_redis_url_opens_the_shared_store(redis_server: RedisServer) -> None:
