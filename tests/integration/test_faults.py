@@ -26,7 +26,7 @@ DICOM_AS_STORED = {"Accept": 'multipart/related; type="application/dicom"; trans
 @pytest.fixture
 def big_orthanc(tmp_path: Path) -> Iterator[OrthancProcess]:
     """A private Orthanc holding a 100-slice 512x512 CT (about 52 MB), to be killed mid-retrieve: several times
-    what the gateway reads ahead (16 MB) and what socket buffers hold, so the kill lands mid-study."""
+    what the gateway reads ahead (8 MB) and what socket buffers hold, so the kill lands mid-study."""
     with running_orthanc(tmp_path / "orthanc", with_samples=False) as orthanc:
         for instance in large_ct_study(n=100):
             orthanc.upload(instance)

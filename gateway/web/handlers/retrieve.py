@@ -34,7 +34,7 @@ from gateway.web.view import View, own_headers
 log = logging.getLogger("gateway.retrieve")
 # Read-ahead: enough parts for one store call to serve many, few enough bytes to keep memory flat.
 AHEAD_PARTS = 32
-AHEAD_BYTES = 16 << 20
+AHEAD_BYTES = 8 << 20  # 16 MB was no faster (bench_ab, 8 rounds) and set the peak RSS of a retrieve 8 MB higher
 BurnedTextOf = Callable[[ReadInstance], Awaitable[BurnedText]]
 
 
