@@ -319,9 +319,9 @@ def _plain_key(names: object, key: str, action: Action, attribute: JsonObject) -
     """The memo key of an attribute of the plain shape {"vr", "Value": [strings and numbers]}, or None.
 
     An attribute's way out depends on nothing else of the object, given the patient and the study's
-    identifiers (`names`), except the instance's own UIDs, which differ from one
-    instance to the next: a kept value is looked at for those on every hit. Private attributes and items of
-    a sequence under D are never memoized, since their action depends on the object."""
+    identifiers (`names`), except the instance's own UIDs, which differ from one instance to the next: a kept
+    value is looked at for those on every hit. Private attributes and items of a sequence under D are never
+    memoized, since their action depends on the object."""
     values, vr = attribute.get("Value"), attribute.get("vr")
     if len(attribute) != 2 or type(values) is not list or type(vr) is not str:
         return None
