@@ -99,6 +99,32 @@ def test_readiness_names_a_governance_store_that_is_down(
     assert ready.json() == {"ready": False, "upstream": True, "store": True, "governance": False}
 
 
+def test_a_frame_whose_ledger_entry_cannot_be_written_is_not_sent(
+    orthanc: OrthancProcess, start_gateway: Callable[..., GatewayProcess]
+) -> None:
+    """A frames answer begins its ledger append before it asks the origin for the pixels; one whose append
+    fails is still a 503 with no pixel bytes, and the next one, once the ledger can be written, goes."""
+    gateway = start_gateway(orthanc.dicomweb_url)
+    headers = gateway.headers("researcher")
+    study = _pseudonymous_study(gateway, "researcher")
+    base = f"{gateway.dicomweb_url}/studies/{study}/series"
+    series = requests.get(base, headers={**headers, **JSON}, timeout=10).json()[0]["0020000E"]["Value"][0]
+    base += f"/{series}/instances"
+    sop = requests.get(base, headers={**headers, **JSON}, timeout=10).json()[0]["00080018"]["Value"][0]
+    frame = (f"{base}/{sop}/frames/1", {**headers, "Accept": 'multipart/related; type="application/octet-stream"'})
+    assert requests.get(frame[0], headers=frame[1], timeout=10).status_code == 200
+    witness = gateway.workdir / "ledger-head.json"
+    witness.unlink()
+    witness.mkdir()  # the witness can no longer be written, so no ledger append can complete
+    try:
+        refused = requests.get(frame[0], headers=frame[1], timeout=10)
+        assert refused.status_code == 503 and refused.headers["Content-Type"].startswith("application/json")
+        assert b"--" not in refused.content and len(refused.content) < 1000
+    finally:
+        witness.rmdir()
+    assert requests.get(frame[0], headers=frame[1], timeout=10).status_code == 200
+
+
 def test_unprocessable_instance_is_withheld_and_nothing_leaks(
     tmp_path: Path, start_gateway: Callable[..., GatewayProcess]
 ) -> None:

@@ -116,6 +116,7 @@ async def retrieve_frames(exchange: Exchange, view: View) -> web.StreamResponse:
     verdict = await judge(exchange, instance_path_of(real_path))
     if exchange.transaction.name == "retrieve_bulkdata" and not bulk_allowed(exchange.role.profile, real_path):
         raise NotFound()
+    view.audit.disclosure.seal_ahead()  # the one instance is recorded: its commit runs while the pixels come
     headers = upstream_request_headers(exchange.request)
     if not verdict.plan.passthrough:
         # Masks apply to native pixels only: ask for them, whatever the client's Accept said.
