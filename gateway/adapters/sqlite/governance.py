@@ -130,9 +130,8 @@ class SqliteGovernance:
             if not batch:  # every caller of this round gave up before it was written
                 continue
             try:
-                sealed, head = await self._run(partial(_append_all, [(d, k) for d, k, _ in batch]), write=True)
-                if self._witness is not None:
-                    await self._witness.advance(head)
+                drafts = [(draft, keep) for draft, keep, _ in batch]
+                sealed = await self._run(partial(self._append_witnessed, drafts), alone=True)
             except Exception as exc:  # every caller in the batch gets the error its own append would have raised
                 for _, _, entry in batch:
                     if not entry.done():
@@ -219,7 +218,8 @@ class SqliteGovernance:
         alone: bool = False,
         timeout: float | None = None,
     ) -> T:
-        """Run `job` on the worker in one transaction, or, `alone`, outside any (VACUUM cannot run in one)."""
+        """Run `job` on the worker in one transaction, or, `alone`, outside any (VACUUM cannot run in one, and a
+        ledger append opens its own before it writes the witness)."""
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout or self._timeout):
@@ -228,6 +228,16 @@ class SqliteGovernance:
                 return await loop.run_in_executor(self._worker, self._transaction, job, write)
         except (sqlite3.Error, TimeoutError) as exc:
             raise GovernanceUnavailable(f"{GovernanceUnavailable.public_message} ({type(exc).__name__})") from None
+
+    def _append_witnessed(
+        self, drafts: list[tuple[Draft, Keep]], _db: sqlite3.Connection
+    ) -> list[LedgerEntry]:
+        """Commit `drafts` in a transaction of their own, then advance the witness to the new head, on the
+        worker."""
+        sealed, head = self._transaction(partial(_append_all, drafts), write=True)
+        if self._witness is not None:
+            self._witness.record(head)
+        return sealed
 
     def _transaction(self, job: Callable[[sqlite3.Connection], T], write: bool) -> T:
         db = self._connection()
