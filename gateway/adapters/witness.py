@@ -43,6 +43,7 @@ class Witness:
         self._lock = asyncio.Lock()
         self._latest: Head | None = None  # the newest head an append handed in, written by whoever holds the lock
         self._warned = False
+        self._written: Head | None = None  # the newest head this process wrote
 
     async def read(self) -> Head | None:
         try:
@@ -56,7 +57,10 @@ class Witness:
         if self._latest is None or head.seq > self._latest.seq or head.genesis != self._latest.genesis:
             self._latest = head
         async with self._lock:
-            await asyncio.to_thread(self.record, self._latest)
+            written = self._written
+            if written is None or written.genesis != head.genesis or written.seq < head.seq:
+                await asyncio.to_thread(self.record, self._latest)
+            # else a write made while this caller waited for the lock already carried its head: no trip to a thread
 
     def record(self, head: Head) -> None:
         """`advance`, for a caller already on the one thread that writes its store (the embedded store's worker),
@@ -65,6 +69,8 @@ class Witness:
             same_chain = self._write(head)
         except _FAILURES as exc:
             raise _unavailable(exc) from None
+        if same_chain:
+            self._written = head
         if not same_chain and not self._warned:
             self._warned = True  # once per process: `ledger verify` names the loss
             log.error("ledger differs from its witness: the store lost its history", extra={"kind": "ledger-lost"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -83,3 +84,13 @@ async def test_a_witness_with_no_readable_slot_fails_closed(tmp_path: Path) -> N
         await witness.advance(head(2))
     with pytest.raises(GovernanceUnavailable):
         await witness.read()
+
+
+async def test_appends_that_finish_together_share_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    witness = Witness(tmp_path / "head.json")
+    writes: list[int] = []
+    write = witness._write
+    monkeypatch.setattr(witness, "_write", lambda head: writes.append(head.seq) or write(head))
+    await asyncio.gather(*(witness.advance(head(seq)) for seq in range(1, 7)))
+    assert await witness.read() == head(6)
+    assert writes == [1, 6]  # the first caller's write, then one carrying every head that waited for it
