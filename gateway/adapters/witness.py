@@ -28,6 +28,7 @@ import logging
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from gateway.core.governance.model import Head
 from gateway.errors import GovernanceUnavailable
@@ -57,8 +58,7 @@ class Witness:
         if self._latest is None or head.seq > self._latest.seq or head.genesis != self._latest.genesis:
             self._latest = head
         async with self._lock:
-            written = self._written
-            if written is None or written.genesis != head.genesis or written.seq < head.seq:
+            if not _covers(self._written, head):
                 await asyncio.to_thread(self.record, self._latest)
             # else a write made while this caller waited for the lock already carried its head: no trip to a thread
 
@@ -80,7 +80,7 @@ class Witness:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return None
-        return _newest(_heads(data), data)
+        return _newest(_heads(data))
 
     def _write(self, head: Head) -> bool:
         """Write `head` if it is further along the witnessed chain; False when the store's chain is another one."""
@@ -92,10 +92,10 @@ class Witness:
         try:
             data = os.pread(fd, 2 * SLOT + 1, 0)
             heads = _heads(data)
-            known = _newest(heads, data)
+            known = _newest(heads)
             if known is not None and known.genesis != head.genesis:
                 return False
-            if known is not None and known.seq >= head.seq:
+            if _covers(known, head):
                 return True
             if len(data) != 2 * SLOT:  # the earlier layout, or a file cut short: rewritten whole, atomically
                 self._replace(head)
@@ -128,30 +128,38 @@ def _check(record: dict[str, object]) -> str:
 
 
 def _heads(data: bytes) -> list[Head | None]:
-    """Each slot's head, None for a slot that holds nothing or a torn write. A file of the earlier layout is its
-    one JSON object, which carries no check (it was only ever replaced whole)."""
+    """Each slot's head, None for a slot that holds nothing or a torn write; ValueError when neither holds one.
+    A file of the earlier layout is its one JSON object, which carries no check (it was only ever replaced
+    whole)."""
     if len(data) != 2 * SLOT:
-        record = json.loads(data)
-        return [Head(int(record["seq"]), str(record["hash"]), str(record["genesis"]))]
-    heads: list[Head | None] = []
-    for offset in (0, SLOT):
-        try:
-            record = json.loads(data[offset : offset + SLOT])
-            check = record.pop("check")
-            heads.append(Head(int(record["seq"]), str(record["hash"]), str(record["genesis"])))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            heads.append(None)
-            continue
-        if check != _check(record):
-            heads[-1] = None
+        return [_head_of(json.loads(data))]
+    heads = [_slot_head(data[offset : offset + SLOT]) for offset in (0, SLOT)]
+    if heads == [None, None]:
+        raise ValueError("neither slot of the witness holds a head")
     return heads
 
 
-def _newest(heads: list[Head | None], data: bytes) -> Head | None:
-    readable = [head for head in heads if head is not None]
-    if not readable and len(data) == 2 * SLOT:
-        raise ValueError("neither slot of the witness holds a head")
-    return max(readable, key=lambda head: head.seq, default=None)
+def _slot_head(slot: bytes) -> Head | None:
+    try:
+        record = json.loads(slot)
+        check = record.pop("check")
+        head = _head_of(record)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return head if check == _check(record) else None
+
+
+def _head_of(record: dict[str, Any]) -> Head:
+    return Head(int(record["seq"]), str(record["hash"]), str(record["genesis"]))
+
+
+def _newest(heads: list[Head | None]) -> Head | None:
+    return max((head for head in heads if head is not None), key=lambda head: head.seq, default=None)
+
+
+def _covers(known: Head | None, head: Head) -> bool:
+    """Whether a witness holding `known` already holds `head`, or a later head of its chain."""
+    return known is not None and known.genesis == head.genesis and known.seq >= head.seq
 
 
 def _older_slot(heads: list[Head | None]) -> int:

@@ -7,9 +7,9 @@ client never holds a complete response that is not on record. A response that kn
 disclose before it asks the origin (a frame names its one instance) starts the append then (`seal_ahead`), so
 the ledger's commit runs while the pixels are fetched; it still sends nothing before the append returns. An
 origin that then fails leaves an entry for an answer that never completed: the ledger errs by over-recording,
-never by under-recording. An exchange that disclosed nothing leaves no
-entry. Patient identifiers are not recorded: for irreversible scopes the pairing would be the very
-correspondence table that anonymization forbids keeping.
+never by under-recording. An exchange that disclosed nothing leaves no entry. Patient identifiers are not
+recorded: for irreversible scopes the pairing would be the very correspondence table that anonymization forbids
+keeping.
 """
 
 from __future__ import annotations
