@@ -27,7 +27,7 @@ from gateway.web.handlers.frames import FRAMES_HELD_AT_ONCE
 from gateway.web.hold_budget import HoldBudget
 from gateway.web.middleware import Cors, exchange
 from gateway.web.pipeline import transaction_handler
-from gateway.web.resources import governance_ctx, ocr_ctx, store_ctx, upstream_ctx
+from gateway.web.resources import governance_ctx, heap_ctx, ocr_ctx, store_ctx, upstream_ctx
 from gateway.web.state import (
     AUTHENTICATOR,
     BURNED_TEXT,
@@ -59,7 +59,7 @@ def build_app(settings: Settings, roles: RoleBook | None = None) -> web.Applicat
     app[BURNED_TEXT] = BurnedTextCache()
     app[METADATA_TURNS] = Turns()  # one rewrite at a time: it is CPU work, and a second one only doubles the memory
     app[HELD_FRAMES] = HoldBudget(FRAMES_HELD_AT_ONCE)
-    app.cleanup_ctx.extend([upstream_ctx, ocr_ctx, store_ctx, governance_ctx(app[ROLES])])
+    app.cleanup_ctx.extend([heap_ctx, upstream_ctx, ocr_ctx, store_ctx, governance_ctx(app[ROLES])])
     app.on_response_prepare.append(cors.on_prepare)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from gateway.adapters.backends import open_store, refuse_unreadable, sealed_for
+from gateway.adapters.heap import TRIM_EVERY_S, malloc_trim
 from gateway.adapters.ocr import TesseractPool
 from gateway.adapters.upstream import UpstreamClient
 from gateway.core.governance.oversight import Oversight
@@ -36,6 +39,23 @@ async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     app[UPSTREAM] = client
     yield
     await client.aclose()
+
+
+async def heap_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Freed heap pages given back to the system every TRIM_EVERY_S while the gateway serves (adapters/heap.py)."""
+    trim = malloc_trim()
+    task = asyncio.create_task(_trim_every(trim, TRIM_EVERY_S)) if trim is not None else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _trim_every(trim: Callable[[], object], seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        trim()
 
 
 OCR_WORKERS = 1  # Tesseract reads at once: the machine's other core serves the event loop
