@@ -28,9 +28,10 @@ import logging
 from collections.abc import Awaitable, Mapping
 from typing import TypeVar, cast
 
+from gateway.adapters.group_commit import GroupCommit
 from gateway.adapters.redis.urls import bounded, connect, forget_clear_history
 from gateway.adapters.witness import Witness
-from gateway.core.governance.chain import canonical, seal
+from gateway.core.governance.chain import canonical, seal_all
 from gateway.core.governance.model import (
     EMPTY_HEAD,
     Draft,
@@ -75,13 +76,13 @@ redis.call('HINCRBY', KEYS[2], 'profiles', 1)
 return current + 1
 """
 
-# KEYS: head, ledger. ARGV: the seq the entry follows, its seq, its JSON, its hash.
+# KEYS: head, ledger. ARGV: the seq the entries follow, then each entry's seq, JSON and hash, in order.
 # Returns {-1, genesis} once added, else {current seq, current hash}.
 _APPEND = """
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if seq ~= tonumber(ARGV[1]) then return {seq, redis.call('HGET', KEYS[1], 'hash') or ''} end
-redis.call('XADD', KEYS[2], ARGV[2] .. '-1', 'entry', ARGV[3])
-redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'hash', ARGV[4])
+for i = 2, #ARGV, 3 do redis.call('XADD', KEYS[2], ARGV[i] .. '-1', 'entry', ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'seq', ARGV[#ARGV - 2], 'hash', ARGV[#ARGV])
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'genesis', ARGV[4]) end
 return {-1, redis.call('HGET', KEYS[1], 'genesis') or ''}
 """
@@ -123,6 +124,9 @@ class RedisGovernance:
         self._drop_legacy = self._client.register_script(_DROP_LEGACY)
         self._last_head = EMPTY_HEAD  # a guess that saves a round trip when this replica wrote last
         self._witness = witness
+        self._commits = GroupCommit(
+            self._commit, timeout=timeout, timed_out=lambda: _governance_unavailable("TimeoutError")
+        )
 
     def __repr__(self) -> str:
         return "RedisGovernance(<url hidden>)"
@@ -158,21 +162,25 @@ class RedisGovernance:
         return {role: StoredProfile(**json.loads(record)) for role, record in records.items()}
 
     async def append(self, draft: Draft, keep: Keep) -> LedgerEntry:
-        async def cas() -> LedgerEntry:
-            head = self._last_head
-            for _ in range(_APPEND_TRIES):
-                entry = seal(draft, head)
-                args: list[str | int] = [head.seq, entry.seq, canonical(keep(entry).as_dict()), entry.hash]
-                seq, current = await self._append([HEAD, LEDGER], args)
-                if int(seq) < 0:
-                    self._last_head = Head(entry.seq, entry.hash)
-                    if self._witness is not None:
-                        await self._witness.advance(Head(entry.seq, entry.hash, str(current)))
-                    return entry
-                head = Head(int(seq), str(current) or EMPTY_HEAD.hash)
-            raise TimeoutError  # contention beyond reason: fail like a timeout
+        return await self._commits.submit((draft, keep))
 
-        return await self._bounded(cas())
+    async def _commit(self, drafts: list[tuple[Draft, Keep]]) -> list[LedgerEntry]:
+        """One script call for the batch, after the head this replica last saw; again after the current head
+        while another replica moves it."""
+        head = self._last_head
+        for _ in range(_APPEND_TRIES):
+            sealed, after = seal_all((draft for draft, _ in drafts), head)
+            args: list[str | int] = [head.seq]
+            for entry, (_, keep) in zip(sealed, drafts, strict=True):
+                args += [entry.seq, canonical(keep(entry).as_dict()), entry.hash]
+            seq, current = await self._bounded(self._append([HEAD, LEDGER], args))
+            if int(seq) < 0:
+                self._last_head = Head(after.seq, after.hash)
+                if self._witness is not None:
+                    await self._witness.advance(Head(after.seq, after.hash, str(current)))
+                return sealed
+            head = Head(int(seq), str(current) or EMPTY_HEAD.hash)
+        raise _governance_unavailable("TimeoutError")  # contention beyond reason: fail like a timeout
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[LedgerEntry]:
         found: list[LedgerEntry] = []
@@ -273,6 +281,7 @@ class RedisGovernance:
         await self._bounded(self._client.ping())
 
     async def aclose(self) -> None:
+        await self._commits.drain()
         for close in self._closers:
             await close()
 

@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
+from gateway.adapters.group_commit import GroupCommit
 from gateway.adapters.sqlite.file import open_shared
 from gateway.adapters.witness import Witness
-from gateway.core.governance.chain import canonical, seal
+from gateway.core.governance.chain import canonical, seal_all
 from gateway.core.governance.model import (
     EMPTY_HEAD,
     Draft,
@@ -63,8 +64,7 @@ class SqliteGovernance:
         self._witness = witness
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="governance-sqlite")
         self._db: sqlite3.Connection | None = None
-        self._queued: list[tuple[Draft, Keep, asyncio.Future[LedgerEntry]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._commits = GroupCommit(self._commit, timeout=timeout, timed_out=lambda: _unavailable("TimeoutError"))
 
     def __repr__(self) -> str:
         return f"SqliteGovernance({self._path!r})"
@@ -108,38 +108,7 @@ class SqliteGovernance:
         return {row[0]: StoredProfile(*row) for row in rows}
 
     async def append(self, draft: Draft, keep: Keep) -> LedgerEntry:
-        # Group commit: appends that arrive while a transaction is being written go into the next one together,
-        # so concurrent responses (a viewer fetches frames six at a time) share one fsync instead of queueing
-        # for one each. Each caller still returns only once its own entry is durable.
-        entry: asyncio.Future[LedgerEntry] = asyncio.get_running_loop().create_future()
-        self._queued.append((draft, keep, entry))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued())
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await asyncio.shield(entry)
-        except TimeoutError:
-            raise GovernanceUnavailable(f"{GovernanceUnavailable.public_message} (TimeoutError)") from None
-        finally:
-            entry.cancel()  # a no-op once answered; if the caller gave up first, the committer skips the entry
-
-    async def _commit_queued(self) -> None:
-        while self._queued:
-            batch = [queued for queued in self._queued if not queued[2].done()]
-            self._queued = []
-            if not batch:  # every caller of this round gave up before it was written
-                continue
-            try:
-                drafts = [(draft, keep) for draft, keep, _ in batch]
-                sealed = await self._run(partial(self._append_witnessed, drafts), alone=True)
-            except Exception as exc:  # every caller in the batch gets the error its own append would have raised
-                for _, _, entry in batch:
-                    if not entry.done():
-                        entry.set_exception(exc)
-                continue
-            for (_, _, entry), written in zip(batch, sealed, strict=True):
-                if not entry.done():
-                    entry.set_result(written)
+        return await self._commits.submit((draft, keep))
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[LedgerEntry]:
         query = "SELECT seq, entry FROM gov_sealed_ledger WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -190,8 +159,7 @@ class SqliteGovernance:
         await self._read("SELECT 1")
 
     async def aclose(self) -> None:
-        if self._committer is not None:
-            await self._committer
+        await self._commits.drain()
         if self._db is not None:
             await asyncio.get_running_loop().run_in_executor(self._worker, self._db.close)
             self._db = None
@@ -227,7 +195,10 @@ class SqliteGovernance:
                     return await loop.run_in_executor(self._worker, lambda: job(self._connection()))
                 return await loop.run_in_executor(self._worker, self._transaction, job, write)
         except (sqlite3.Error, TimeoutError) as exc:
-            raise GovernanceUnavailable(f"{GovernanceUnavailable.public_message} ({type(exc).__name__})") from None
+            raise _unavailable(type(exc).__name__) from None
+
+    async def _commit(self, drafts: list[tuple[Draft, Keep]]) -> list[LedgerEntry]:
+        return await self._run(partial(self._append_witnessed, drafts), alone=True)
 
     def _append_witnessed(
         self, drafts: list[tuple[Draft, Keep]], _db: sqlite3.Connection
@@ -258,11 +229,9 @@ class SqliteGovernance:
 
 def _append_all(drafts: list[tuple[Draft, Keep]], db: sqlite3.Connection) -> tuple[list[LedgerEntry], Head]:
     """Chain and insert `drafts` in order after the current head, in the caller's transaction; the new head."""
-    head, sealed = _head(db), []
-    for draft, keep in drafts:
-        sealed.append(entry := seal(draft, head))
-        db.execute("INSERT INTO gov_sealed_ledger VALUES (?, ?)", (entry.seq, canonical(keep(entry).as_dict())))
-        head = Head(entry.seq, entry.hash, head.genesis or entry.hash)
+    sealed, head = seal_all((draft for draft, _ in drafts), _head(db))
+    rows = [(entry.seq, canonical(keep(entry).as_dict())) for entry, (_, keep) in zip(sealed, drafts, strict=True)]
+    db.executemany("INSERT INTO gov_sealed_ledger VALUES (?, ?)", rows)
     db.execute("INSERT OR REPLACE INTO gov_ledger_head VALUES (1, ?, ?)", (head.seq, head.hash))
     return sealed, head
 
@@ -309,3 +278,7 @@ def _migrate(seal: GovernanceSeal, db: sqlite3.Connection) -> dict[str, int]:
         db.execute(f"DROP TABLE {table}")
     db.execute("UPDATE gov_version SET value = value + 1 WHERE name = 'optouts'")  # replicas reload the registry
     return converted
+
+
+def _unavailable(kind: str) -> GovernanceUnavailable:
+    return GovernanceUnavailable(f"{GovernanceUnavailable.public_message} ({kind})")

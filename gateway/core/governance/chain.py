@@ -40,6 +40,15 @@ def seal(draft: Draft, head: Head) -> LedgerEntry:
     return LedgerEntry(seq, head.hash, entry_hash(seq, head.hash, body), body)
 
 
+def seal_all(drafts: Iterable[Draft], head: Head) -> tuple[list[LedgerEntry], Head]:
+    """The entries that follow `head`, each chained to the one before, and the head after the last."""
+    sealed = []
+    for draft in drafts:
+        sealed.append(entry := seal(draft, head))
+        head = Head(entry.seq, entry.hash, head.genesis or entry.hash)
+    return sealed, head
+
+
 @dataclass(frozen=True)
 class Verdict:
     entries: int  # entries checked
