@@ -42,6 +42,8 @@ translated into this tree at the adapter that calls them.
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class GatewayError(Exception):
     status = 500
@@ -133,6 +135,12 @@ class UpstreamProtocolError(UpstreamError):
 class StoreUnavailable(GatewayError):
     status = 503
     public_message = "the pseudonym store is unavailable"
+
+    @classmethod
+    def because(cls, kind: str) -> Self:
+        """The error with what failed named by its kind (an exception's type, never its text: a store error can
+        quote keys and arguments)."""
+        return cls(f"{cls.public_message} ({kind})")
 
 
 class OcrFailed(GatewayError):

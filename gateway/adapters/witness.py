@@ -170,4 +170,4 @@ def _older_slot(heads: list[Head | None]) -> int:
 
 
 def _unavailable(exc: Exception) -> GovernanceUnavailable:
-    return GovernanceUnavailable(f"{GovernanceUnavailable.public_message} (witness: {type(exc).__name__})")
+    return GovernanceUnavailable.because(f"witness: {type(exc).__name__}")

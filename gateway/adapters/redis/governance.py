@@ -125,7 +125,7 @@ class RedisGovernance:
         self._last_head = EMPTY_HEAD  # a guess that saves a round trip when this replica wrote last
         self._witness = witness
         self._commits = GroupCommit(
-            self._commit, timeout=timeout, timed_out=lambda: _governance_unavailable("TimeoutError")
+            self._commit, timeout=timeout, timed_out=lambda: GovernanceUnavailable.because("TimeoutError")
         )
 
     def __repr__(self) -> str:
@@ -180,7 +180,7 @@ class RedisGovernance:
                     await self._witness.advance(Head(after.seq, after.hash, str(current)))
                 return sealed
             head = Head(int(seq), str(current) or EMPTY_HEAD.hash)
-        raise _governance_unavailable("TimeoutError")  # contention beyond reason: fail like a timeout
+        raise GovernanceUnavailable.because("TimeoutError")  # contention beyond reason: fail like a timeout
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[LedgerEntry]:
         found: list[LedgerEntry] = []
@@ -286,7 +286,7 @@ class RedisGovernance:
             await close()
 
     async def _bounded(self, call: Awaitable[T]) -> T:
-        return await bounded(call, timeout=self._timeout, unavailable=_governance_unavailable)
+        return await bounded(call, timeout=self._timeout, unavailable=GovernanceUnavailable.because)
 
 
 def _entry(stream_id: str, fields: dict[str, str]) -> LedgerEntry:
@@ -295,7 +295,3 @@ def _entry(stream_id: str, fields: dict[str, str]) -> LedgerEntry:
         return LedgerEntry.from_dict(json.loads(fields["entry"]))
     except (ValueError, KeyError, TypeError):
         return LedgerEntry(seq, "", "", {"unreadable": True})
-
-
-def _governance_unavailable(kind: str) -> GovernanceUnavailable:
-    return GovernanceUnavailable(f"{GovernanceUnavailable.public_message} ({kind})")

@@ -199,15 +199,11 @@ class RedisStore:
             return found
 
         # A SCAN walks the whole keyspace in many calls; it is bounded as a whole, and more loosely.
-        return await bounded(scan(), timeout=max(self._timeout, _SCAN_TIMEOUT_S), unavailable=_store_unavailable)
+        return await bounded(scan(), timeout=max(self._timeout, _SCAN_TIMEOUT_S), unavailable=StoreUnavailable.because)
 
     async def _with_reverse(self, reverse_key: str, rows: list[LegacyMapping]) -> list[LegacyMapping]:
         reals = await self._bounded(self._client.hmget(reverse_key, [row.pseudonym for row in rows]))
         return [replace(row, reversed=real == row.real) for row, real in zip(rows, reals, strict=True)]
 
     async def _bounded(self, call: Awaitable[T]) -> T:
-        return await bounded(call, timeout=self._timeout, unavailable=_store_unavailable)
-
-
-def _store_unavailable(kind: str) -> StoreUnavailable:
-    return StoreUnavailable(f"the pseudonym store is unavailable ({kind})")
+        return await bounded(call, timeout=self._timeout, unavailable=StoreUnavailable.because)

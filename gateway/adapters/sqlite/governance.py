@@ -64,7 +64,9 @@ class SqliteGovernance:
         self._witness = witness
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="governance-sqlite")
         self._db: sqlite3.Connection | None = None
-        self._commits = GroupCommit(self._commit, timeout=timeout, timed_out=lambda: _unavailable("TimeoutError"))
+        self._commits = GroupCommit(
+            self._commit, timeout=timeout, timed_out=lambda: GovernanceUnavailable.because("TimeoutError")
+        )
 
     def __repr__(self) -> str:
         return f"SqliteGovernance({self._path!r})"
@@ -195,7 +197,7 @@ class SqliteGovernance:
                     return await loop.run_in_executor(self._worker, lambda: job(self._connection()))
                 return await loop.run_in_executor(self._worker, self._transaction, job, write)
         except (sqlite3.Error, TimeoutError) as exc:
-            raise _unavailable(type(exc).__name__) from None
+            raise GovernanceUnavailable.because(type(exc).__name__) from None
 
     async def _commit(self, drafts: list[tuple[Draft, Keep]]) -> list[LedgerEntry]:
         return await self._run(partial(self._append_witnessed, drafts), alone=True)
@@ -278,7 +280,3 @@ def _migrate(seal: GovernanceSeal, db: sqlite3.Connection) -> dict[str, int]:
         db.execute(f"DROP TABLE {table}")
     db.execute("UPDATE gov_version SET value = value + 1 WHERE name = 'optouts'")  # replicas reload the registry
     return converted
-
-
-def _unavailable(kind: str) -> GovernanceUnavailable:
-    return GovernanceUnavailable(f"{GovernanceUnavailable.public_message} ({kind})")

@@ -110,7 +110,7 @@ class SqliteStore:
                 # If the timeout fires while the job is still queued, cancelling the future drops the job.
                 return await loop.run_in_executor(self._worker, self._call, job, args)
         except (sqlite3.Error, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"the pseudonym store is unavailable ({type(exc).__name__})") from None
+            raise StoreUnavailable.because(type(exc).__name__) from None
 
     def _call(self, job: Callable[..., T], args: tuple[object, ...]) -> T:
         if self._db is None:
