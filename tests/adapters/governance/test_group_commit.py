@@ -62,26 +62,35 @@ async def test_concurrent_appends_share_writes(
         await store.aclose()
 
 
-async def test_what_arrives_during_a_write_goes_into_the_next_one() -> None:
-    batches: list[list[int]] = []
-    release = asyncio.Event()
+class FirstWriteHeld:
+    """A batch writer that records its batches and holds the first one until `release` is set."""
 
-    async def write(items: list[int]) -> list[str]:
-        batches.append(items)
-        if len(batches) == 1:
-            await release.wait()
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = asyncio.Event()
+
+    async def write(self, items: list[str]) -> list[str]:
+        self.batches.append(items)
+        if len(self.batches) == 1:
+            await self.release.wait()
         return [f"written {item}" for item in items]
 
-    commits: GroupCommit[int, str] = GroupCommit(write, timeout=10, timed_out=TimeoutError)
-    first = asyncio.create_task(commits.submit(0))
-    while not batches:
-        await asyncio.sleep(0)  # the first write under way
-    later = [asyncio.create_task(commits.submit(n)) for n in (1, 2, 3)]
+    async def under_way(self) -> None:
+        while not self.batches:
+            await asyncio.sleep(0)
+
+
+async def test_what_arrives_during_a_write_goes_into_the_next_one() -> None:
+    writer = FirstWriteHeld()
+    commits: GroupCommit[str, str] = GroupCommit(writer.write, timeout=10, timed_out=TimeoutError)
+    first = asyncio.create_task(commits.submit("0"))
+    await writer.under_way()
+    later = [asyncio.create_task(commits.submit(n)) for n in ("1", "2", "3")]
     await asyncio.sleep(0)
-    release.set()
+    writer.release.set()
     assert await first == "written 0"
     assert [await task for task in later] == ["written 1", "written 2", "written 3"]
-    assert batches == [[0], [1, 2, 3]]
+    assert writer.batches == [["0"], ["1", "2", "3"]]
 
 
 async def test_a_failed_write_fails_every_caller_of_its_batch_and_the_next_batch_still_goes() -> None:
@@ -101,26 +110,17 @@ async def test_a_failed_write_fails_every_caller_of_its_batch_and_the_next_batch
 
 
 async def test_a_caller_that_waited_too_long_gets_the_timeout_and_is_left_out_of_the_next_write() -> None:
-    batches: list[list[str]] = []
-    release = asyncio.Event()
-
-    async def write(items: list[str]) -> list[str]:
-        batches.append(items)
-        if len(batches) == 1:
-            await release.wait()
-        return items
-
     class Late(Exception):
         pass
 
-    commits: GroupCommit[str, str] = GroupCommit(write, timeout=0.05, timed_out=Late)
+    writer = FirstWriteHeld()
+    commits: GroupCommit[str, str] = GroupCommit(writer.write, timeout=0.05, timed_out=Late)
     slow = asyncio.create_task(commits.submit("first"))
-    while not batches:
-        await asyncio.sleep(0)  # the first write under way
+    await writer.under_way()
     with pytest.raises(Late):
         await commits.submit("gave up")  # queued behind the first write, which outlasts its timeout
-    release.set()
+    writer.release.set()
     with pytest.raises(Late):
         await slow
     await commits.drain()
-    assert batches == [["first"]]  # the one that gave up was never written
+    assert writer.batches == [["first"]]  # the one that gave up was never written
