@@ -1,6 +1,6 @@
 """Two versions of the gateway, back to back against one Orthanc: the effect of a change, on a noisy machine.
 
-    .venv/bin/python bench/bench_ab.py BEFORE_TREE AFTER_TREE [--slices 500] [--rounds 3]
+    .venv/bin/python bench/bench_ab.py BEFORE_TREE AFTER_TREE [--slices 500] [--rounds 3] [--role researcher]
 
 Each tree is a checkout of this repository (a `git worktree` at the commit to compare); its gateway is started
 from that tree (`python -m gateway` with the tree as working directory) on a fresh SQLite store. Rounds
@@ -60,10 +60,10 @@ class TreeGateway(GatewayProcess):
         raise RuntimeError(f"gateway of {self.tree} did not start")
 
 
-def one_round(tree: Path, direct: Target, workdir: Path) -> dict[str, float]:
+def one_round(tree: Path, direct: Target, workdir: Path, role: str) -> dict[str, float]:
     gateway = TreeGateway(tree, workdir, direct.base).start()
     try:
-        target = Target("researcher", gateway.dicomweb_url, gateway.headers("researcher"))
+        target = Target(role, gateway.dicomweb_url, gateway.headers(role))
         studies = requests.get(target.base + "/studies", headers={**target.headers, "Accept": JSON}, timeout=60)
         target.study = studies.json()[0]["0020000D"]["Value"][0]
         cold = _seconds(lambda: study_retrieve(target))
@@ -93,6 +93,7 @@ def main() -> int:
     parser.add_argument("trees", type=Path, nargs=2)
     parser.add_argument("--slices", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--role", choices=("researcher", "external"), default="researcher")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ab-"))
     with OrthancProcess(workdir / "orthanc", http_threads=50) as orthanc:
@@ -102,7 +103,7 @@ def main() -> int:
         results: dict[Path, list[dict[str, float]]] = {tree: [] for tree in args.trees}
         for number in range(args.rounds):
             for tree in args.trees:
-                results[tree].append(one_round(tree.resolve(), direct, workdir / f"{tree.name}-{number}"))
+                results[tree].append(one_round(tree.resolve(), direct, workdir / f"{tree.name}-{number}", args.role))
     names = list(results[args.trees[0]][0])
     print("| measure (× direct) | " + " | ".join(str(tree) for tree in args.trees) + " |")
     print("|---|" + "---|" * len(args.trees))

@@ -52,6 +52,9 @@ class Layout:
         self.short_header = struct.Struct(order + "HH2sH")
         self.long_header = struct.Struct(order + "HH2sHL")
         self.order = order
+        # Runs of consecutive private elements, by their first bytes (`_spans`): a vendor's private groups repeat
+        # byte for byte in every instance of a series, and a run equal to one seen before is skipped in one step.
+        self.private_runs: dict[bytes, bytes] = {}
 
     def header(self, tag: int, vr: str | None, length: int) -> bytes:
         if self.implicit:
@@ -107,7 +110,7 @@ def read_meta(data: bytes) -> tuple[Elements, int, Layout]:
 def top_spans(data: bytes, position: int, layout: Layout, *, skip_private: bool) -> list[Span]:
     """Where each top-level element of a data set lies, in the order they come (`_elements` without building
     them: the compiled header plan builds only the few it has not seen)."""
-    return _spans(data, position, len(data), layout, skip_private=skip_private)[0]
+    return _spans(data, position, len(data), layout, skip_private=skip_private, top=True)[0]
 
 
 # pydicom's Dataset.__init__ goes through a dozen validating `__setattr__` calls, which dominates the cost of
@@ -152,7 +155,7 @@ def _elements(data: bytes, position: int, end: int, layout: Layout, *, meta_only
 
 
 def _spans(data: bytes, position: int, end: int, layout: Layout, *, meta_only: bool = False,
-           in_item: bool = False, skip_private: bool = False) -> tuple[list[Span], int]:
+           in_item: bool = False, skip_private: bool = False, top: bool = False) -> tuple[list[Span], int]:
     # The hottest loop of the engine: everything it calls is bound to a local name.
     spans: list[Span] = []
     append = spans.append
@@ -162,6 +165,10 @@ def _spans(data: bytes, position: int, end: int, layout: Layout, *, meta_only: b
     vr_names, long_codes = _VR_NAMES, _LONG_CODES
     vr: str | None = None
     code = b""
+    # Skipped private elements yield nothing, so a run of them that equals, byte for byte, a run already parsed
+    # in this layout ends where that one ended: the same bytes parse the same way. Top level only.
+    memo = skip_private and top
+    runs, run_start = layout.private_runs, -1
     while position < end:
         here = position
         if implicit:
@@ -178,9 +185,18 @@ def _spans(data: bytes, position: int, end: int, layout: Layout, *, meta_only: b
         if meta_only and group != 2:
             break
         if group & 1:
+            if memo and run_start < 0:
+                known = runs.get(data[here : here + _RUN_KEY])
+                if known is not None and here + len(known) <= end and data.startswith(known, here):
+                    position = here + len(known)
+                    continue
+                run_start = here
             if skip_private and length != UNDEFINED:
                 position = start + length  # a truncated private element ends the loop as past the end
                 continue
+        elif run_start >= 0:  # a run of private elements ends (at the top level: never an item's end)
+            _remember_run(runs, data[run_start:here])
+            run_start = -1
         elif group == 0xFFFE and in_item and element == 0xE00D:
             return spans, position + 8
         if not implicit:
@@ -197,7 +213,19 @@ def _spans(data: bytes, position: int, end: int, layout: Layout, *, meta_only: b
         append((group << 16 | element, vr, length, here, start, position))
     if in_item:
         raise Unreadable("unterminated-item")
+    if run_start >= 0 and position == end:
+        _remember_run(runs, data[run_start:end])
     return spans, position
+
+
+_RUN_KEY = 16  # tag, VR, length and the first value bytes: runs that start alike rarely differ only later
+_RUNS_MAX = 256
+
+
+def _remember_run(runs: dict[bytes, bytes], run: bytes) -> None:
+    if len(runs) >= _RUNS_MAX:
+        runs.clear()
+    runs[run[:_RUN_KEY]] = run
 
 
 def read_items(element: RawDataElement) -> list[Elements]:

@@ -103,3 +103,33 @@ def test_attribute_tags_inside_rewritten_sequences_are_written(engines: dict[str
     kept = written.DimensionIndexSequence[0]
     assert kept.DimensionIndexPointer == 0x0062000B and kept.FunctionalGroupPointer == 0x0062000A
     assert kept.DimensionOrganizationUID != item.DimensionOrganizationUID
+
+
+def _private_variants() -> list[bytes]:
+    """Headers of one layout whose private runs repeat, differ after their first bytes, change length, swallow
+    the public element after them, or end the header."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    del ds[0x7FE00010:]
+    variants = [part10(ds)]
+    ds[0x00091001].value = ds[0x00091001].value[:-1] + "X"  # same first bytes, other content
+    variants.append(part10(ds))
+    ds[0x00091001].value = "a longer value than before"
+    variants.append(part10(ds))
+    ds.add_new(0x7FD10010, "LO", "VENDOR")
+    ds.add_new(0x7FD11001, "LO", "at the end of the header")
+    variants.append(part10(ds))
+    data = part10(ds)
+    length_at = data.index(b"\x09\x00\x01\x10") + 6  # (0009,1001) LO: its 2-byte length
+    length = int.from_bytes(data[length_at : length_at + 2], "little")
+    swallowed = data[: length_at] + (length + 16).to_bytes(2, "little") + data[length_at + 2 :]
+    return [*variants, swallowed, variants[0]]
+
+
+def test_remembered_private_runs_parse_as_a_fresh_reading() -> None:
+    """The private runs a layout remembers (`header._spans`) change nothing about where elements are found."""
+    header.LAYOUTS[False].private_runs.clear()
+    for data in _private_variants():
+        _, position, layout = header.read_meta(data)
+        fresh = header._spans(data, position, len(data), layout, skip_private=True)
+        assert header.top_spans(data, position, layout, skip_private=True) == fresh[0]
+    assert header.LAYOUTS[False].private_runs, "no run was remembered: the test would not cover the memo"
