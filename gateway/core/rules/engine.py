@@ -257,7 +257,7 @@ class Engine:
         pieces = sop_pieces(sop.value if sop is not None else None)
         if pieces is None:
             return None
-        if held_elsewhere(header, elements, found[0] if found is not None else None, pieces):
+        if held_elsewhere(elements, found[0] if found is not None else None, pieces):
             return None  # judged without the SOP Instance UID, the plan cannot vouch for an element that holds it
         unseen: Elements = {} if plan.charset is None else {TAGS[CHARSET]: plan.charset}
         compiled: list[tuple[int, bytes, Outcome | None]] = []

@@ -138,13 +138,15 @@ def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
     return None if pieces is None else tuple(piece.encode("ascii") for piece in pieces)
 
 
-def held_elsewhere(header: bytes, elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:
+def held_elsewhere(elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:
     """Whether an element but the SOP Instance UID's own (`sop`) could hold that UID: in its bytes, or in text an
-    ISO 2022 escape joins. One pass over the header decides for most; the rest are looked at element by element."""
+    ISO 2022 escape joins. One pass over the scanned elements' bytes, joined, decides for most (a match across
+    two of them only costs the look element by element); skipped private elements never go out and do not count.
+    The rest are looked at element by element."""
     if sop is None or not elements:
         return False
-    start = elements[0][2][3]
-    if b"\x1b" not in header[start:] and all(header.count(piece, start) <= sop.count(piece) for piece in pieces):
+    joined = b"".join([data for _, data, _ in elements])
+    if b"\x1b" not in joined and all(joined.count(piece) <= sop.count(piece) for piece in pieces):
         return False
     for tag, data, _ in elements:  # inlined: a vendor's private elements can repeat the UID in every instance
         if b"." in data and tag != SOP_INSTANCE_UID and (b"\x1b" in data or any(map(data.__contains__, pieces))):
