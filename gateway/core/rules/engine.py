@@ -184,7 +184,7 @@ class Engine:
             return None
         try:
             meta, position, layout = read_meta(header)
-            scanned = scan(header, top_spans(header, position, layout, skip_private=True), self._context)
+            scanned = scan(header, top_spans(header, position, layout), self._context)
         except (Unreadable, Withheld, struct.error):
             return None  # the full engine says what is wrong with it
         if scanned is None:

@@ -8,6 +8,7 @@ too. The Dataset returned is an ordinary pydicom Dataset, so anything can still 
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import TypeVar
 
@@ -55,6 +56,9 @@ class Layout:
         # Runs of consecutive private elements, by their first bytes (`_spans`): a vendor's private groups repeat
         # byte for byte in every instance of a series, and a run equal to one seen before is skipped in one step.
         self.private_runs: dict[bytes, bytes] = {}
+        # The element layouts of recent data sets, most recent first, and those seen once (`top_spans`).
+        self.recent_layouts: list[KnownLayout] = []
+        self.layout_sightings: dict[tuple[int, ...], bool] = {}
 
     def header(self, tag: int, vr: str | None, length: int) -> bytes:
         if self.implicit:
@@ -107,10 +111,76 @@ def read_meta(data: bytes) -> tuple[Elements, int, Layout]:
     return meta, position, layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
 
 
-def top_spans(data: bytes, position: int, layout: Layout, *, skip_private: bool) -> list[Span]:
-    """Where each top-level element of a data set lies, in the order they come (`_elements` without building
-    them: the compiled header plan builds only the few it has not seen)."""
-    return _spans(data, position, len(data), layout, skip_private=skip_private, top=True)[0]
+def top_spans(data: bytes, position: int, layout: Layout) -> list[Span]:
+    """Where each top-level element of a data set lies, in the order they come, private elements skipped
+    (`_elements` without building them: the compiled header plan builds only the few it has not seen).
+
+    The instances of a series mostly share one element layout: the same tags with the same value lengths. A
+    layout seen twice is remembered (`KnownLayout`), and a data set that has it is matched as a whole, in C."""
+    recent = layout.recent_layouts
+    for index, known in enumerate(recent):
+        spans = known.spans_of(data, position)
+        if spans is not None:
+            if index:
+                recent.insert(0, recent.pop(index))
+            return spans
+    spans = _spans(data, position, len(data), layout, skip_private=True, top=True)[0]
+    sightings = layout.layout_sightings
+    key = (len(data) - position, *[span[2] for span in spans])
+    if sightings.pop(key, None) is None:
+        if len(sightings) >= _SIGHTINGS_MAX:
+            sightings.clear()
+        sightings[key] = True
+    else:  # seen before: worth the pattern's compilation (a few ms)
+        if len(recent) >= _LAYOUTS_MAX:
+            recent.pop()
+        recent.insert(0, KnownLayout(data, position, spans))
+    return spans
+
+
+_LAYOUTS_MAX = 8
+_SIGHTINGS_MAX = 256
+
+
+class KnownLayout:
+    """The spans of a data set (read with private elements skipped), and what another data set must be to have
+    the same: the same bytes, but for the values of defined length, which may be any bytes of the same length.
+    Such a value is never read to find the next element; every other byte is. Element headers are matched by
+    a pattern, and the stretches read whole (skipped private elements, sequences of undefined length) compared
+    as bytes: a pattern of their every byte would take long to compile."""
+
+    def __init__(self, data: bytes, position: int, spans: list[Span]) -> None:
+        pieces, stretches, wildcard, cursor = [b"(?s)"], [], 0, position
+        for _, _, length, here, start, end in spans:
+            if here > cursor:  # skipped private elements
+                stretches.append((cursor - position, data[cursor:here]))
+                wildcard += here - cursor
+            if length == UNDEFINED:
+                stretches.append((here - position, data[here:end]))
+                wildcard += end - here
+            else:
+                pieces += [b".{%d}" % wildcard, re.escape(data[here:start])]
+                wildcard = end - start
+            cursor = end
+        if len(data) > cursor:
+            stretches.append((cursor - position, data[cursor:]))
+            wildcard += len(data) - cursor
+        pieces.append(b".{%d}" % wildcard)
+        self.pattern = re.compile(b"".join(pieces))
+        self.stretches = tuple(stretches)
+        self.start, self.spans = position, spans[:]
+
+    def spans_of(self, data: bytes, position: int) -> list[Span] | None:
+        """The spans of `data` from `position`, when it has this layout; None otherwise."""
+        if self.pattern.fullmatch(data, position) is None:
+            return None
+        if not all(data.startswith(stretch, position + offset) for offset, stretch in self.stretches):
+            return None
+        shift = position - self.start
+        if not shift:
+            return self.spans[:]
+        return [(tag, vr, length, here + shift, start + shift, end + shift)
+                for tag, vr, length, here, start, end in self.spans]  # fmt: skip
 
 
 # pydicom's Dataset.__init__ goes through a dozen validating `__setattr__` calls, which dominates the cost of

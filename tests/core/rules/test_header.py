@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pathlib
+from collections.abc import Callable
 
 import pydicom
 import pytest
@@ -119,17 +120,63 @@ def _private_variants() -> list[bytes]:
     ds.add_new(0x7FD11001, "LO", "at the end of the header")
     variants.append(part10(ds))
     data = part10(ds)
-    length_at = data.index(b"\x09\x00\x01\x10") + 6  # (0009,1001) LO: its 2-byte length
-    length = int.from_bytes(data[length_at : length_at + 2], "little")
-    swallowed = data[: length_at] + (length + 16).to_bytes(2, "little") + data[length_at + 2 :]
+    swallowed = _with_length(data, b"\x09\x00\x01\x10", 16)
     return [*variants, swallowed, variants[0]]
 
 
-def test_remembered_private_runs_parse_as_a_fresh_reading() -> None:
-    """The private runs a layout remembers (`header._spans`) change nothing about where elements are found."""
-    header.LAYOUTS[False].private_runs.clear()
-    for data in _private_variants():
+def _with_length(data: bytes, element: bytes, more: int) -> bytes:
+    """`data` with the 2-byte length of the first explicit VR little endian element `element` grown by `more`."""
+    at = data.index(element) + 6
+    length = int.from_bytes(data[at : at + 2], "little")
+    return data[:at] + (length + more).to_bytes(2, "little") + data[at + 2 :]
+
+
+def _layout_variants() -> list[bytes]:
+    """Headers sharing their value lengths with a first one, each differing from it where a layout is read: an
+    element's tag, VR or length, a skipped private element's bytes, a sequence of undefined length inside; and
+    one whose file meta is longer, so that its data set starts elsewhere."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    del ds[0x7FE00010:]
+    item = pydicom.Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "1", "99X", "meaning"
+    ds.AnatomicRegionSequence = [item]
+    ds["AnatomicRegionSequence"].is_undefined_length = True
+    first = part10(ds)
+    values = [ds.PatientName, ds[0x00091001].value, ds.AnatomicRegionSequence[0].CodeValue]
+    ds.PatientName = "X" * len(str(values[0]))  # a value of the same length: the layout holds
+    same_lengths = part10(ds)
+    ds.PatientName = values[0]
+    ds[0x00091001].value = "Y" * len(values[1])
+    private_bytes = part10(ds)
+    ds[0x00091001].value = values[1]
+    ds.AnatomicRegionSequence[0].CodeValue = "2"
+    in_sequence = part10(ds)
+    ds.AnatomicRegionSequence[0].CodeValue = values[2]
+    name_at = first.index(b"\x10\x00\x10\x00PN")
+    other_tag = first[:name_at] + b"\x10\x00\x11\x00" + first[name_at + 4 :]
+    other_vr = first[:name_at + 4] + b"LO" + first[name_at + 6 :]
+    other_length = _with_length(first, b"\x10\x00\x10\x00PN", 2)
+    ds.file_meta.ImplementationVersionName = "LONGER_NAME"
+    shifted = part10(ds)
+    return [first, first, same_lengths, private_bytes, in_sequence, other_tag, other_vr, other_length, shifted,
+            shifted, first]  # fmt: skip
+
+
+@pytest.mark.parametrize("variants", [_private_variants, _layout_variants])
+def test_remembered_runs_and_layouts_parse_as_a_fresh_reading(variants: Callable[[], list[bytes]]) -> None:
+    """What a layout remembers (private runs in `header._spans`, element layouts in `header.top_spans`) changes
+    nothing about where elements are found, or whether a header reads at all."""
+    layout = header.LAYOUTS[False]
+    layout.private_runs.clear()
+    layout.recent_layouts.clear()
+    layout.layout_sightings.clear()
+    for data in variants() * 2:
         _, position, layout = header.read_meta(data)
-        fresh = header._spans(data, position, len(data), layout, skip_private=True)
-        assert header.top_spans(data, position, layout, skip_private=True) == fresh[0]
-    assert header.LAYOUTS[False].private_runs, "no run was remembered: the test would not cover the memo"
+        try:
+            fresh = header._spans(data, position, len(data), layout, skip_private=True)[0]
+        except header.Unreadable:
+            with pytest.raises(header.Unreadable):
+                header.top_spans(data, position, layout)
+            continue
+        assert header.top_spans(data, position, layout) == fresh
+    assert layout.private_runs and layout.recent_layouts, "nothing was remembered: the memos went untested"
