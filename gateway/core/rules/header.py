@@ -131,7 +131,7 @@ def top_spans(data: bytes, position: int, layout: Layout) -> list[Span]:
         if len(sightings) >= _SIGHTINGS_MAX:
             sightings.clear()
         sightings[key] = True
-    else:  # seen before: worth the pattern's compilation (a few ms)
+    elif len(data) - position <= LAYOUT_BYTES_MAX:  # seen before: worth the pattern's compilation (a few ms)
         if len(recent) >= _LAYOUTS_MAX:
             recent.pop()
         recent.insert(0, KnownLayout(data, position, spans))
@@ -140,6 +140,9 @@ def top_spans(data: bytes, position: int, layout: Layout) -> list[Span]:
 
 _LAYOUTS_MAX = 8
 _SIGHTINGS_MAX = 256
+# What the memos may hold, in bytes, whatever the headers (up to 64 MB each): a CT header is a few KB.
+LAYOUT_BYTES_MAX = 256 << 10  # per remembered layout (its stretches are copies of the data set's bytes)
+RUN_BYTES_MAX = 16 << 10  # per remembered private run
 
 
 class KnownLayout:
@@ -293,6 +296,8 @@ _RUNS_MAX = 256
 
 
 def _remember_run(runs: dict[bytes, bytes], run: bytes) -> None:
+    if len(run) > RUN_BYTES_MAX:
+        return
     if len(runs) >= _RUNS_MAX:
         runs.clear()
     runs[run[:_RUN_KEY]] = run

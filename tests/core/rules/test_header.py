@@ -180,3 +180,22 @@ def test_remembered_runs_and_layouts_parse_as_a_fresh_reading(variants: Callable
             continue
         assert header.top_spans(data, position, layout) == fresh
     assert layout.private_runs and layout.recent_layouts, "nothing was remembered: the memos went untested"
+
+
+def test_the_memos_hold_no_large_headers() -> None:
+    """A private run or a data set past its bound is read every time, never kept: headers may be 64 MB."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    del ds[0x7FE00010:]
+    ds.add_new(0x00091002, "UT", "x" * (header.RUN_BYTES_MAX + header.LAYOUT_BYTES_MAX))
+    data = part10(ds)
+    layout = header.LAYOUTS[False]
+    layout.private_runs.clear()
+    layout.recent_layouts.clear()
+    layout.layout_sightings.clear()
+    _, position, layout = header.read_meta(data)
+    for _ in range(3):
+        header.top_spans(data, position, layout)
+    assert not layout.recent_layouts
+    assert all(len(run) <= header.RUN_BYTES_MAX for run in layout.private_runs.values())
+    assert header._spans(data, position, len(data), layout, skip_private=True)[0] == header.top_spans(
+        data, position, layout)
