@@ -13,6 +13,7 @@ import logging
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 
 from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement
@@ -59,7 +60,7 @@ from gateway.core.rules.header import (
     text_of,
     text_value,
     text_values,
-    top_spans,
+    top_level,
 )
 from gateway.core.rules.header_plan import (
     PLANS_MAX,
@@ -73,6 +74,7 @@ from gateway.core.rules.header_plan import (
     in_context,
     scan,
     sop_pieces,
+    unknown,
 )
 from gateway.core.rules.masked_header import changed
 from gateway.core.rules.method import Method
@@ -93,7 +95,7 @@ from gateway.core.rules.profile import CleanMode, DateMode, Profile
 from gateway.core.rules.scrub import Identifiers, Scrubbed
 from gateway.core.rules.values import AttributeMemo, ElementMemo, Rewrite, is_registered_uid
 from gateway.core.rules.withhold import dataset_header, json_header, needs_ocr, screen, screens
-from gateway.core.rules.writer import encode_element, file_start, write
+from gateway.core.rules.writer import encode_element, encoded_file_start, file_start, write
 from gateway.errors import MappingMissing, Unreadable, Withheld
 
 log = logging.getLogger("gateway.rules")
@@ -105,7 +107,11 @@ NATIVE_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, Exp
 # does not grow with its traffic (an entry is about 0.8 KB: 16,384 of them are some 13 MB per profile).
 _PATIENTS_MAX = 256
 _MEMO_MAX = 16384
-_OUTGOING_UIDS = frozenset({SOP_CLASS_UID, SOP_INSTANCE_UID, STUDY_UID, SERIES_UID})  # what the file meta names
+_OUTGOING_UIDS = (SOP_CLASS_UID, SOP_INSTANCE_UID, STUDY_UID, SERIES_UID)  # what the file meta names
+_DATA = attrgetter("data")
+_SOP_CLASS, _SOP_INSTANCE = BaseTag(SOP_CLASS_UID), BaseTag(SOP_INSTANCE_UID)
+_MEDIA_CLASS, _MEDIA_INSTANCE, _SYNTAX = BaseTag(0x00020002), BaseTag(0x00020003), BaseTag(0x00020010)
+_META_GROUPS_MAX = 4  # per plan: a series has one SOP Class and one transfer syntax
 
 
 class Engine:
@@ -184,19 +190,18 @@ class Engine:
             return None
         try:
             meta, position, layout = read_meta(header)
-            scanned = scan(header, top_spans(header, position, layout), self._context)
+            scanned = scan(top_level(header, position, layout), self._context)
         except (Unreadable, Withheld, struct.error):
             return None  # the full engine says what is wrong with it
         if scanned is None:
             return None
-        elements, context = scanned
-        key = (layout.implicit, layout.little, context)
+        key = (layout.implicit, layout.little, scanned.context)
         if key not in self._plans:
             if len(self._plans) >= PLANS_MAX:
                 self._plans = {}
-            self._plans[key] = self._plan(header, elements, layout)
+            self._plans[key] = self._plan(header, scanned, layout)
         plan = self._plans[key]
-        return None if plan is None else self._compile(plan, header, elements, meta)
+        return None if plan is None else self._compile(plan, header, scanned, meta)
 
     def write_compiled(self, compiled: Compiled, mappings: Mappings) -> tuple[bytes, Uids]:
         """The de-identified header of a compiled instance, and its outgoing UIDs (as `write_header` and
@@ -206,29 +211,31 @@ class Engine:
             rewrite = self._rewrite(mappings, plan.patient)
             rewrite.identifiers, rewrite.guard = plan.identifiers, plan.guard
             self._walk.apply(unseen, rewrite, plan.layout, own=plan.own)
-            pieces: list[tuple[int, bytes]] = []
+            scanned, outcomes = compiled.scanned, compiled.outcomes[:]
+            tags = scanned.tags
+            for index in compiled.missing:
+                outcome = outcomes[index] = self._outcome(unseen, tags[index], plan.layout)
+                plan.remember(tags[index], scanned.datas[index], outcome)
             named: Elements = {}
-            for tag, data, outcome in compiled.elements:
-                if outcome is None:
-                    outcome = self._outcome(unseen, tag, plan.layout)
-                    plan.remember(tag, data, outcome)
-                if outcome.data:
-                    pieces.append((tag, outcome.data))
-                    if tag in _OUTGOING_UIDS and outcome.element is not None:
-                        named[TAGS[tag]] = outcome.element
+            for tag in _OUTGOING_UIDS:
+                at = scanned.index(tag)
+                found = None if at is None else outcomes[at]
+                if found is not None and found.element is not None:  # a removed element's is None
+                    named[TAGS[tag]] = found.element
             ds = new_dataset(Dataset, named, default_encoding)
             ds.__dict__["file_meta"] = compiled.file_meta
             self._map_media_uid(ds, rewrite)
-            out = file_start(None, self._file_meta(ds))
-            out += body(pieces, plan.method, plan.method_tags)
+            out = self._meta_group(plan, ds)
+            out += body(tags, list(map(_DATA, outcomes)), plan.method)
         return b"".join(out), dataset_uids(ds)
 
-    def _plan(self, header: bytes, elements: Scanned, layout: Layout) -> Plan | None:
+    def _plan(self, header: bytes, scanned: Scanned, layout: Layout) -> Plan | None:
         """A new context's plan: read from its elements, as `needs` and `apply` read the whole dataset."""
         assert self._context is not None
         context = self._context
         ds = new_dataset(Dataset, {TAGS.get(tag) or BaseTag(tag): raw_element(header, span, layout)
-                                   for tag, _, span in elements if in_context(tag, span[1], context)},
+                                   for tag, span in zip(scanned.tags, scanned.spans, strict=True)
+                                   if in_context(tag, span[1], context)},
                          default_encoding)
         try:
             with _fail_closed("unprocessable-header"):
@@ -248,25 +255,22 @@ class Engine:
         return Plan(layout, patient, real.study, real.series, screened, own, identifiers, guard,
                     ds._dict.get(TAGS[CHARSET]), method)
 
-    def _compile(self, plan: Plan, header: bytes, elements: Scanned, meta: Elements) -> Compiled | None:
-        layout, outcomes = plan.layout, plan.outcomes
-        found = next(((data, span) for tag, data, span in elements if tag == SOP_INSTANCE_UID), None)
-        sop = raw_element(header, found[1], layout) if found is not None else None
+    def _compile(self, plan: Plan, header: bytes, scanned: Scanned, meta: Elements) -> Compiled | None:
+        layout, tags, spans = plan.layout, scanned.tags, scanned.spans
+        at = scanned.index(SOP_INSTANCE_UID)
+        sop = raw_element(header, spans[at], layout) if at is not None else None
         if sop is not None and sop.VR not in ("UI", None):
             return None  # read as another VR, it would leave the scrubber's identifiers incomplete
         pieces = sop_pieces(sop.value if sop is not None else None)
         if pieces is None:
             return None
-        if held_elsewhere(elements, found[0] if found is not None else None, pieces):
+        if held_elsewhere(scanned, at, pieces):
             return None  # judged without the SOP Instance UID, the plan cannot vouch for an element that holds it
         unseen: Elements = {} if plan.charset is None else {TAGS[CHARSET]: plan.charset}
-        compiled: list[tuple[int, bytes, Outcome | None]] = []
-        append, get = compiled.append, outcomes.get
-        for tag, data, span in elements:
-            outcome = get(data)
-            if outcome is None:
-                unseen[TAGS.get(tag) or BaseTag(tag)] = raw_element(header, span, layout)
-            append((tag, data, outcome))
+        outcomes = list(map(plan.outcomes.get, scanned.datas))
+        missing = unknown(outcomes)
+        for index in missing:
+            unseen[TAGS.get(tags[index]) or BaseTag(tags[index])] = raw_element(header, spans[index], layout)
         needs = Needs()
         self._patient_needs(plan.patient, needs)
         unread = new_dataset(Dataset, unseen, default_encoding)
@@ -278,7 +282,8 @@ class Engine:
             return None
         self._media_needs(file_meta, needs)
         instance = "".join(text_values(sop, unread)).strip("\0 ") if sop else ""  # as `dicom.dataset_uids`
-        return Compiled(plan, compiled, unread, file_meta, needs, Uids(plan.real_study, plan.real_series, instance))
+        return Compiled(plan, scanned, outcomes, missing, unread, file_meta, needs,
+                        Uids(plan.real_study, plan.real_series, instance))
 
     @staticmethod
     def _outcome(unseen: Dataset, tag: int, layout: Layout) -> Outcome:
@@ -503,16 +508,37 @@ class Engine:
             MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", text_value(new, "UI")
         )
 
+    def _meta_group(self, plan: Plan, ds: Dataset) -> list[bytes]:
+        """`file_start(None, self._file_meta(ds))` for a compiled instance. All of it but the instance UID is the
+        same across a series: encoded once per plan, by the raw elements it is made of."""
+        old = ds.file_meta._dict
+        made_of = (ds._dict.get(_SOP_CLASS), old.get(_MEDIA_CLASS), old.get(_SYNTAX))
+        if any(element is not None and not isinstance(element, RawDataElement) for element in made_of):
+            return file_start(None, self._file_meta(ds))  # converted by pydicom: not keyed by its bytes
+        key = tuple((element.VR, element.length, element.value) if isinstance(element, RawDataElement) else None
+                    for element in made_of)  # fmt: skip
+        known = plan.meta_groups.get(key)
+        if known is None:
+            elements = self._file_meta(ds)
+            known = (b"".join(encode_element(element, META, None) for element in elements if element.tag < 0x20003),
+                     b"".join(encode_element(element, META, None) for element in elements if element.tag > 0x20003))
+            if len(plan.meta_groups) >= _META_GROUPS_MAX:
+                plan.meta_groups.clear()
+            plan.meta_groups[key] = known
+        instance = old.get(_MEDIA_INSTANCE) or ds._dict.get(_SOP_INSTANCE)
+        middle = b"" if instance is None else encode_element(_meta_uid(ds, 0x00020003, instance), META, None)
+        return encoded_file_start(None, known[0] + middle + known[1])
+
     def _file_meta(self, ds: Dataset) -> list[RawDataElement | DataElement]:
         old = ds.file_meta._dict
         # The class as de-identified in the dataset: the old meta's copy was never checked, and may say anything.
-        class_uid = ds._dict.get(BaseTag(0x00080016)) or _registered(ds, old.get(BaseTag(0x00020002)))
-        instance_uid = old.get(BaseTag(0x00020003)) or ds._dict.get(BaseTag(0x00080018))
+        class_uid = ds._dict.get(_SOP_CLASS) or _registered(ds, old.get(_MEDIA_CLASS))
+        instance_uid = old.get(_MEDIA_INSTANCE) or ds._dict.get(_SOP_INSTANCE)
         meta: list[RawDataElement | DataElement] = [META.raw(0x00020001, "OB", b"\0\1")]
         for tag, element in ((0x00020002, class_uid), (0x00020003, instance_uid)):
             if element is not None:
-                meta.append(META.raw(tag, "UI", text_value(_values(ds, element), "UI")))
-        meta.append(old[BaseTag(0x00020010)])
+                meta.append(_meta_uid(ds, tag, element))
+        meta.append(old[_SYNTAX])
         meta.append(META.raw(0x00020012, "UI", text_value([IMPLEMENTATION_CLASS_UID], "UI")))
         meta.append(META.raw(0x00020013, "SH", text_value([IMPLEMENTATION_VERSION_NAME], "SH")))
         return meta
@@ -544,6 +570,11 @@ def _syntax(ds: Dataset) -> str:
 
 def _registered(ds: Dataset, element: RawDataElement | DataElement | None) -> RawDataElement | DataElement | None:
     return element if element is not None and all(map(is_registered_uid, _values(ds, element))) else None
+
+
+def _meta_uid(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> RawDataElement:
+    """A file meta UID element with the value of `element` (from the file meta or the dataset itself)."""
+    return META.raw(tag, "UI", text_value(_values(ds, element), "UI"))
 
 
 def _values(ds: Dataset, element: RawDataElement | DataElement) -> list[str]:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
+from itertools import compress, islice
+from operator import lt
 from typing import TypeVar
 
 from pydicom.charset import convert_encodings, decode_bytes, default_encoding
@@ -56,7 +59,7 @@ class Layout:
         # Runs of consecutive private elements, by their first bytes (`_spans`): a vendor's private groups repeat
         # byte for byte in every instance of a series, and a run equal to one seen before is skipped in one step.
         self.private_runs: dict[bytes, bytes] = {}
-        # The element layouts of recent data sets, most recent first, and those seen once (`top_spans`).
+        # The element layouts of recent data sets, most recent first, and those seen once (`top_level`).
         self.recent_layouts: list[KnownLayout] = []
         self.layout_sightings: dict[tuple[int, ...], bool] = {}
 
@@ -101,29 +104,110 @@ def read(data: bytes, *, skip_private: bool = False) -> Dataset:
 
 
 def read_meta(data: bytes) -> tuple[Elements, int, Layout]:
-    """The file meta elements, where the data set starts, and the data set's layout."""
+    """The file meta elements, where the data set starts, and the data set's layout. The instances of a series
+    mostly share their file meta group but for its instance UID: one read before is matched whole
+    (`KnownMeta`)."""
     if len(data) < 132 or data[128:132] != b"DICM":
         raise Unreadable("unreadable-header")
+    for index, known in enumerate(_KNOWN_METAS):
+        found = known.match(data)
+        if found is not None:
+            if index:
+                _KNOWN_METAS.insert(0, _KNOWN_METAS.pop(index))
+            return found
     meta, position = _elements(data, 132, len(data), META, meta_only=True)
     syntax_element = meta.get(BaseTag(0x00020010))
     if not isinstance(syntax_element, RawDataElement):
         raise Unreadable("no-transfer-syntax (0002,0010)")
-    return meta, position, layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
+    layout = layout_for((syntax_element.value or b"").rstrip(b"\0 ").decode("latin-1"))
+    if position - 132 <= META_BYTES_MAX:
+        if len(_KNOWN_METAS) >= _METAS_MAX:
+            _KNOWN_METAS.pop()
+        _KNOWN_METAS.insert(0, KnownMeta(data, meta, position, layout))
+    return meta, position, layout
 
 
-def top_spans(data: bytes, position: int, layout: Layout) -> list[Span]:
-    """Where each top-level element of a data set lies, in the order they come, private elements skipped
-    (`_elements` without building them: the compiled header plan builds only the few it has not seen).
+class KnownMeta:
+    """A file meta group read before, and what another header's must be to read the same: the same bytes up to
+    where the data set starts, but for the value of the Media Storage SOP Instance UID, which may be any bytes
+    of the same length (it is never read to find the next element); and a data set that starts there."""
+
+    def __init__(self, data: bytes, meta: Elements, position: int, layout: Layout) -> None:
+        instance = meta.get(_MEDIA_INSTANCE)
+        if isinstance(instance, RawDataElement) and instance.length != UNDEFINED:
+            start, end = instance.value_tell, instance.value_tell + instance.length
+        else:
+            instance, start, end = None, position, position
+        self.head, self.tail, self.instance_at = data[128:start], data[end:position], (start, end)
+        self.meta, self.instance, self.position, self.layout = meta, instance, position, layout
+
+    def match(self, data: bytes) -> tuple[Elements, int, Layout] | None:
+        start, end = self.instance_at
+        position = self.position
+        if not (data.startswith(self.head, 128) and data.startswith(self.tail, end)):
+            return None
+        if len(data) < position + 8 or data.startswith(b"\2\0", position):
+            return None  # the reading would go on into another group 2 element, or fail
+        meta = dict(self.meta)
+        if self.instance is not None:
+            meta[_MEDIA_INSTANCE] = self.instance._replace(value=data[start:end])
+        return meta, position, self.layout
+
+
+_MEDIA_INSTANCE = TAGS[0x00020003]
+_KNOWN_METAS: list[KnownMeta] = []
+_METAS_MAX = 8
+META_BYTES_MAX = 16 << 10  # a file meta group is a few hundred bytes
+
+
+class TopLevel:
+    """A data set's top-level elements, private ones skipped, as parallel sequences (so that the loops over them
+    run in C): their tags, their bytes (header and value) and their spans; whether the tags come in order; and,
+    shared by every data set of the same element layout, which elements a set of tags selects (`selected`)."""
+
+    __slots__ = ("_selections", "datas", "ordered", "spans", "tags")
+
+    def __init__(self, tags: Sequence[int], datas: Sequence[bytes], spans: list[Span], ordered: bool,
+                 selections: dict[tuple[frozenset[int], frozenset[str]], list[bool]]) -> None:
+        self.tags, self.datas, self.spans, self.ordered = tags, datas, spans, ordered
+        self._selections = selections
+
+    @classmethod
+    def read(cls, data: bytes, spans: list[Span]) -> TopLevel:
+        tags = [span[0] for span in spans]
+        return cls(tags, [data[span[3] : span[5]] for span in spans], spans, _ordered(tags), {})
+
+    def selected(self, tags: frozenset[int], vrs: frozenset[str]) -> tuple[bytes, ...]:
+        """The bytes of the elements whose tag is in `tags` or whose VR is in `vrs`, in order."""
+        key = (tags, vrs)
+        chosen = self._selections.get(key)
+        if chosen is None:
+            if len(self._selections) >= _SELECTIONS_MAX:
+                self._selections.clear()
+            chosen = self._selections[key] = [
+                tag in tags or span[1] in vrs for tag, span in zip(self.tags, self.spans, strict=True)
+            ]
+        return tuple(compress(self.datas, chosen))
+
+
+def _ordered(tags: Sequence[int]) -> bool:
+    """Whether every tag is greater than the one before it (no element out of order, none repeated)."""
+    return all(map(lt, tags, islice(tags, 1, None)))
+
+
+def top_level(data: bytes, position: int, layout: Layout) -> TopLevel:
+    """The top-level elements of a data set, private elements skipped (`_elements` without building them: the
+    compiled header plan builds only the few it has not seen).
 
     The instances of a series mostly share one element layout: the same tags with the same value lengths. A
     layout seen twice is remembered (`KnownLayout`), and a data set that has it is matched as a whole, in C."""
     recent = layout.recent_layouts
     for index, known in enumerate(recent):
-        spans = known.spans_of(data, position)
-        if spans is not None:
+        top = known.match(data, position)
+        if top is not None:
             if index:
                 recent.insert(0, recent.pop(index))
-            return spans
+            return top
     spans = _spans(data, position, len(data), layout, skip_private=True, top=True)[0]
     sightings = layout.layout_sightings
     key = (len(data) - position, *[span[2] for span in spans])
@@ -135,11 +219,12 @@ def top_spans(data: bytes, position: int, layout: Layout) -> list[Span]:
         if len(recent) >= _LAYOUTS_MAX:
             recent.pop()
         recent.insert(0, KnownLayout(data, position, spans))
-    return spans
+    return TopLevel.read(data, spans)
 
 
 _LAYOUTS_MAX = 8
 _SIGHTINGS_MAX = 256
+_SELECTIONS_MAX = 8  # per layout: one per engine that reads it, and few engines live at once
 # What the memos may hold, in bytes, whatever the headers (up to 64 MB each): a CT header is a few KB.
 LAYOUT_BYTES_MAX = 256 << 10  # per remembered layout (its stretches are copies of the data set's bytes)
 RUN_BYTES_MAX = 16 << 10  # per remembered private run
@@ -150,40 +235,44 @@ class KnownLayout:
     the same: the same bytes, but for the values of defined length, which may be any bytes of the same length.
     Such a value is never read to find the next element; every other byte is. Element headers are matched by
     a pattern, and the stretches read whole (skipped private elements, sequences of undefined length) compared
-    as bytes: a pattern of their every byte would take long to compile."""
+    as bytes: a pattern of their every byte would take long to compile. Each element is a group of the
+    pattern, so that one match also gives every element's bytes."""
 
     def __init__(self, data: bytes, position: int, spans: list[Span]) -> None:
-        pieces, stretches, wildcard, cursor = [b"(?s)"], [], 0, position
+        pieces, stretches, cursor = [b"(?s)"], [], position
         for _, _, length, here, start, end in spans:
             if here > cursor:  # skipped private elements
                 stretches.append((cursor - position, data[cursor:here]))
-                wildcard += here - cursor
+                pieces.append(b".{%d}" % (here - cursor))
             if length == UNDEFINED:
                 stretches.append((here - position, data[here:end]))
-                wildcard += end - here
+                pieces.append(b"(.{%d})" % (end - here))
             else:
-                pieces += [b".{%d}" % wildcard, re.escape(data[here:start])]
-                wildcard = end - start
+                pieces += [b"(", re.escape(data[here:start]), b".{%d})" % (end - start)]
             cursor = end
         if len(data) > cursor:
             stretches.append((cursor - position, data[cursor:]))
-            wildcard += len(data) - cursor
-        pieces.append(b".{%d}" % wildcard)
+            pieces.append(b".{%d}" % (len(data) - cursor))
         self.pattern = re.compile(b"".join(pieces))
         self.stretches = tuple(stretches)
         self.start, self.spans = position, spans[:]
+        self.tags = tuple(span[0] for span in spans)
+        self.ordered = _ordered(self.tags)
+        self.selections: dict[tuple[frozenset[int], frozenset[str]], list[bool]] = {}
 
-    def spans_of(self, data: bytes, position: int) -> list[Span] | None:
-        """The spans of `data` from `position`, when it has this layout; None otherwise."""
-        if self.pattern.fullmatch(data, position) is None:
+    def match(self, data: bytes, position: int) -> TopLevel | None:
+        """The top-level elements of `data` from `position`, when it has this layout; None otherwise."""
+        found = self.pattern.fullmatch(data, position)
+        if found is None:
             return None
         if not all(data.startswith(stretch, position + offset) for offset, stretch in self.stretches):
             return None
         shift = position - self.start
-        if not shift:
-            return self.spans[:]
-        return [(tag, vr, length, here + shift, start + shift, end + shift)
-                for tag, vr, length, here, start, end in self.spans]  # fmt: skip
+        spans = self.spans[:] if not shift else [
+            (tag, vr, length, here + shift, start + shift, end + shift)
+            for tag, vr, length, here, start, end in self.spans
+        ]
+        return TopLevel(self.tags, found.groups(), spans, self.ordered, self.selections)
 
 
 # pydicom's Dataset.__init__ goes through a dozen validating `__setattr__` calls, which dominates the cost of

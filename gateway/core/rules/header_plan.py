@@ -20,7 +20,11 @@ scan. tests/core/rules/test_header_plan.py holds the plan to the full engine's b
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
+from operator import is_
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -28,7 +32,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from gateway.core.dicom import CHARSET, ISSUER, PATIENT_ID, SERIES_UID, SOP_INSTANCE_UID, STUDY_UID, Uids
 from gateway.core.pseudonyms.model import Needs
 from gateway.core.rules.dataset import SQ_TAGS
-from gateway.core.rules.header import Layout, Span, split_values
+from gateway.core.rules.header import Layout, Span, TopLevel, split_values
 from gateway.core.rules.own_identifiers import Matcher, uid_pieces
 from gateway.core.rules.scrub import Identifiers
 from gateway.core.rules.withhold import SCREEN_TAGS, Header
@@ -77,11 +81,9 @@ class Plan:
     charset: Element | None
     method: list[tuple[int, bytes]]  # the De-identification Method's elements, encoded
     outcomes: dict[bytes, Outcome] = field(default_factory=dict)
+    # The encoded file meta elements before and after the instance UID, by the raw elements they are made of.
+    meta_groups: dict[tuple[object, ...], tuple[bytes, bytes]] = field(default_factory=dict)
     unseen: dict[int, int] = field(default_factory=dict)  # by tag, how often a value was new to the plan
-    method_tags: frozenset[int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.method_tags = frozenset(tag for tag, _ in self.method)
 
     def remember(self, tag: int, data: bytes, outcome: Outcome) -> None:
         """Remember an outcome, unless its tag keeps bringing new values (SOP Instance UID, position): those
@@ -94,37 +96,48 @@ class Plan:
         self.outcomes[data] = outcome
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """A data set's top-level elements as parallel sequences (`header.TopLevel`: tags in order, bytes and places),
+    and the bytes of those the context is read from."""
+
+    tags: Sequence[int]
+    datas: Sequence[bytes]
+    spans: list[Span]
+    context: tuple[bytes, ...]
+
+    def index(self, tag: int) -> int | None:
+        """Where `tag` is among the elements, if it is there."""
+        index = bisect_left(self.tags, tag)
+        return index if index < len(self.tags) and self.tags[index] == tag else None
+
+
 @dataclass
 class Compiled:
-    """One instance read through a plan, waiting for its Mappings: each element's bytes and outcome (None for
-    the ones the plan has not seen, which `unseen` holds, read, for the walk)."""
+    """One instance read through a plan, waiting for its Mappings: each element's outcome (None for the ones the
+    plan has not seen, at `missing`, which `unseen` holds, read, for the walk)."""
 
     plan: Plan
-    elements: list[tuple[int, bytes, Outcome | None]]
+    scanned: Scanned
+    outcomes: list[Outcome | None]
+    missing: list[int]
     unseen: Dataset
     file_meta: FileMetaDataset
     needs: Needs
     real: Uids
 
 
-Scanned = list[tuple[int, bytes, Span]]  # each top-level element's tag, bytes and place
+def scan(top: TopLevel, context: frozenset[int]) -> Scanned | None:
+    """The elements and the context's bytes (each element `in_context`); None for elements out of order or
+    repeated."""
+    if not top.ordered:
+        return None
+    return Scanned(top.tags, top.datas, top.spans, top.selected(context, _SEQUENCE_CODES))
 
 
-def scan(header: bytes, spans: list[Span], context: frozenset[int]) -> tuple[Scanned, tuple[bytes, ...]] | None:
-    """Each element's tag, bytes and place, and the context's bytes; None for elements out of order or repeated."""
-    elements: Scanned = []
-    kept: list[bytes] = []
-    append, add, last, sequences = elements.append, kept.append, -1, _SEQUENCE_CODES
-    for span in spans:
-        tag, vr, _, start, _, end = span
-        if tag <= last:
-            return None
-        last = tag
-        data = header[start:end]
-        append((tag, data, span))
-        if tag in context or vr in sequences:  # `in_context`, inlined: this loop runs once per element
-            add(data)
-    return elements, tuple(kept)
+def unknown(outcomes: list[Outcome | None]) -> list[int]:
+    """Where `outcomes` holds None."""
+    return list(compress(count(), map(is_, outcomes, repeat(None))))
 
 
 def in_context(tag: int, vr: str | None, context: frozenset[int]) -> bool:
@@ -138,26 +151,31 @@ def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
     return None if pieces is None else tuple(piece.encode("ascii") for piece in pieces)
 
 
-def held_elsewhere(elements: Scanned, sop: bytes | None, pieces: tuple[bytes, ...]) -> bool:
-    """Whether an element but the SOP Instance UID's own (`sop`) could hold that UID: in its bytes, or in text an
-    ISO 2022 escape joins. One pass over the scanned elements' bytes, joined, decides for most (a match across
+def held_elsewhere(scanned: Scanned, sop: int | None, pieces: tuple[bytes, ...]) -> bool:
+    """Whether an element but the SOP Instance UID's own (at `sop`) could hold that UID: in its bytes, or in text
+    an ISO 2022 escape joins. One pass over the scanned elements' bytes, joined, decides for most (a match across
     two of them only costs the look element by element); skipped private elements never go out and do not count.
     The rest are looked at element by element."""
-    if sop is None or not elements:
+    if sop is None:
         return False
-    joined = b"".join([data for _, data, _ in elements])
-    if b"\x1b" not in joined and all(joined.count(piece) <= sop.count(piece) for piece in pieces):
+    own = scanned.datas[sop]
+    joined = b"".join(scanned.datas)
+    if b"\x1b" not in joined and all(joined.count(piece) <= own.count(piece) for piece in pieces):
         return False
-    for tag, data, _ in elements:  # inlined: a vendor's private elements can repeat the UID in every instance
-        if b"." in data and tag != SOP_INSTANCE_UID and (b"\x1b" in data or any(map(data.__contains__, pieces))):
+    for index, data in enumerate(scanned.datas):  # a vendor's private elements can repeat the UID in every instance
+        if b"." in data and index != sop and (b"\x1b" in data or any(map(data.__contains__, pieces))):
             return True
     return False
 
 
-def body(outcomes: list[tuple[int, bytes]], method: list[tuple[int, bytes]], replaced: frozenset[int]) -> list[bytes]:
-    """The data set's elements in tag order, the De-identification Method's (`replaced`) in place of any the
-    input had."""
-    kept = [piece for piece in outcomes if piece[0] not in replaced]
-    kept += method
-    kept.sort()
-    return [data for _, data in kept]
+def body(tags: Sequence[int], pieces: list[bytes], method: list[tuple[int, bytes]]) -> list[bytes]:
+    """The data set's elements (`pieces`, b"" for the removed ones, beside their `tags`) with the De-identification
+    Method's (`method`, in tag order) in place of any the input had, or inserted in tag order."""
+    out = pieces[:]
+    for tag, data in reversed(method):  # from the last: an insertion moves only what follows it
+        index = bisect_left(tags, tag)
+        if index < len(tags) and tags[index] == tag:
+            out[index] = data
+        else:
+            out.insert(index, data)
+    return out

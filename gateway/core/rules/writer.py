@@ -24,7 +24,11 @@ def write(ds: Dataset, meta: Iterable[RawDataElement | DataElement], layout: Lay
 
 def file_start(preamble: bytes | None, meta: Iterable[RawDataElement | DataElement]) -> list[bytes]:
     """The preamble, "DICM" and the file meta group, as the pieces a file begins with."""
-    meta_body = b"".join(encode_element(element, META, None) for element in meta)
+    return encoded_file_start(preamble, b"".join(encode_element(element, META, None) for element in meta))
+
+
+def encoded_file_start(preamble: bytes | None, meta_body: bytes) -> list[bytes]:
+    """As `file_start`, with the file meta elements but the group length already encoded."""
     group_length = META.header(0x00020000, "UL", 4) + META.ulong.pack(len(meta_body))
     return [preamble or b"\0" * 128, b"DICM", group_length, meta_body]
 

@@ -164,8 +164,8 @@ def _layout_variants() -> list[bytes]:
 
 @pytest.mark.parametrize("variants", [_private_variants, _layout_variants])
 def test_remembered_runs_and_layouts_parse_as_a_fresh_reading(variants: Callable[[], list[bytes]]) -> None:
-    """What a layout remembers (private runs in `header._spans`, element layouts in `header.top_spans`) changes
-    nothing about where elements are found, or whether a header reads at all."""
+    """What a layout remembers (private runs in `header._spans`, element layouts in `header.top_level`) changes
+    nothing about where elements are found, what their bytes are, or whether a header reads at all."""
     layout = header.LAYOUTS[False]
     layout.private_runs.clear()
     layout.recent_layouts.clear()
@@ -176,10 +176,54 @@ def test_remembered_runs_and_layouts_parse_as_a_fresh_reading(variants: Callable
             fresh = header._spans(data, position, len(data), layout, skip_private=True)[0]
         except header.Unreadable:
             with pytest.raises(header.Unreadable):
-                header.top_spans(data, position, layout)
+                header.top_level(data, position, layout)
             continue
-        assert header.top_spans(data, position, layout) == fresh
+        top = header.top_level(data, position, layout)
+        assert top.spans == fresh
+        assert (list(top.tags), list(top.datas)) == ([span[0] for span in fresh], [data[s[3] : s[5]] for s in fresh])
     assert layout.private_runs and layout.recent_layouts, "nothing was remembered: the memos went untested"
+
+
+def _meta_variants() -> list[bytes]:
+    """Headers whose file meta groups differ from a first one's in its instance UID (same length, then longer),
+    in an element before it or after it, in where the data set starts, or by a data set that starts with one
+    more group 2 element or is too short to say; and the first again."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    del ds[0x7FE00010:]
+    first = part10(ds)
+    sop = ds.SOPInstanceUID  # the file meta's copy is written from it
+    ds.SOPInstanceUID = sop[:-1] + ("1" if sop[-1] != "1" else "2")
+    same_length = part10(ds)
+    ds.SOPInstanceUID = sop + ".12"
+    longer = part10(ds)
+    ds.SOPInstanceUID = sop
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4"  # MR Image Storage: as long as CT's, and before the instance UID
+    other_class = part10(ds)
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.file_meta.SourceApplicationEntityTitle = "X" * len(ds.file_meta.SourceApplicationEntityTitle)
+    other_element = part10(ds)
+    meta_end = 144 + int.from_bytes(first[140:144], "little")
+    group_2_next = first[:meta_end] + b"\x02\x00\x16\x00AE\x02\x00AE" + first[meta_end:]
+    cut_short = first[: meta_end + 6]
+    renamed = first[:meta_end] + first[meta_end:].replace(b"\x08\x00\x05\x00", b"\x08\x00\x06\x00", 1)
+    assert len({first[:meta_end], same_length[:meta_end], other_class[:meta_end], other_element[:meta_end]}) == 4
+    return [first, same_length, longer, other_class, other_element, group_2_next, cut_short, renamed, first, longer]
+
+
+def test_remembered_file_meta_reads_as_a_fresh_reading() -> None:
+    """A file meta group read before (`header.KnownMeta`) gives what a fresh reading gives, instance UID
+    included, and a header the fresh reading refuses is refused."""
+    header._KNOWN_METAS.clear()
+    for data in _meta_variants() * 2:
+        try:
+            fresh = header._elements(data, 132, len(data), header.META, meta_only=True)
+        except Exception as error:  # whatever the fresh reading raises, the memo must raise too
+            with pytest.raises(type(error)):
+                header.read_meta(data)
+            continue
+        meta, position, _ = header.read_meta(data)
+        assert (meta, position) == fresh
+    assert header._KNOWN_METAS, "nothing was remembered: the memo went untested"
 
 
 def test_the_memos_hold_no_large_headers() -> None:
@@ -194,8 +238,8 @@ def test_the_memos_hold_no_large_headers() -> None:
     layout.layout_sightings.clear()
     _, position, layout = header.read_meta(data)
     for _ in range(3):
-        header.top_spans(data, position, layout)
+        header.top_level(data, position, layout)
     assert not layout.recent_layouts
     assert all(len(run) <= header.RUN_BYTES_MAX for run in layout.private_runs.values())
-    assert header._spans(data, position, len(data), layout, skip_private=True)[0] == header.top_spans(
-        data, position, layout)
+    assert header._spans(data, position, len(data), layout, skip_private=True)[0] == header.top_level(
+        data, position, layout).spans
