@@ -215,7 +215,8 @@ def top_level(data: bytes, position: int, layout: Layout) -> TopLevel:
         if len(sightings) >= _SIGHTINGS_MAX:
             sightings.clear()
         sightings[key] = True
-    elif len(data) - position <= LAYOUT_BYTES_MAX:  # seen before: worth the pattern's compilation (a few ms)
+    elif len(data) - position <= LAYOUT_BYTES_MAX and len(spans) <= LAYOUT_ELEMENTS_MAX:
+        # seen before: worth the pattern's compilation (a few ms)
         if len(recent) >= _LAYOUTS_MAX:
             recent.pop()
         recent.insert(0, KnownLayout(data, position, spans))
@@ -227,6 +228,8 @@ _SIGHTINGS_MAX = 256
 _SELECTIONS_MAX = 8  # per layout: one per engine that reads it, and few engines live at once
 # What the memos may hold, in bytes, whatever the headers (up to 64 MB each): a CT header is a few KB.
 LAYOUT_BYTES_MAX = 256 << 10  # per remembered layout (its stretches are copies of the data set's bytes)
+# A pattern with a group per element compiles in about 20 µs an element: a CT has some 70 at the top level.
+LAYOUT_ELEMENTS_MAX = 2048
 RUN_BYTES_MAX = 16 << 10  # per remembered private run
 
 

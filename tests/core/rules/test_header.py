@@ -226,6 +226,25 @@ def test_remembered_file_meta_reads_as_a_fresh_reading() -> None:
     assert header._KNOWN_METAS, "nothing was remembered: the memo went untested"
 
 
+def test_a_layout_of_too_many_elements_is_never_remembered() -> None:
+    """Its pattern would take long to compile (a group per element), and a hostile origin picks the headers:
+    a data set of more top-level elements than the bound is read every time, whatever its size in bytes."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    del ds[0x7FE00010:]
+    for element in range(1, header.LAYOUT_ELEMENTS_MAX + 1):  # short elements of a public group
+        ds.add_new(0x60F00000 | element, "US", 1)
+    data = part10(ds)
+    layout = header.LAYOUTS[False]
+    layout.recent_layouts.clear()
+    layout.layout_sightings.clear()
+    _, position, layout = header.read_meta(data)
+    assert len(data) - position <= header.LAYOUT_BYTES_MAX  # the bytes' bound alone would let it in
+    for _ in range(3):
+        top = header.top_level(data, position, layout)
+    assert len(top.tags) > header.LAYOUT_ELEMENTS_MAX
+    assert not layout.recent_layouts
+
+
 def test_the_memos_hold_no_large_headers() -> None:
     """A private run or a data set past its bound is read every time, never kept: headers may be 64 MB."""
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
