@@ -52,6 +52,7 @@ from gateway.core.rules.header import (
     TAGS,
     Elements,
     Layout,
+    TopLevel,
     layout_for,
     new_dataset,
     raw_element,
@@ -67,12 +68,11 @@ from gateway.core.rules.header_plan import (
     Compiled,
     Outcome,
     Plan,
-    Scanned,
     body,
+    context_bytes,
     context_tags,
     held_elsewhere,
     in_context,
-    scan,
     sop_pieces,
     unknown,
 )
@@ -190,18 +190,19 @@ class Engine:
             return None
         try:
             meta, position, layout = read_meta(header)
-            scanned = scan(top_level(header, position, layout), self._context)
+            top = top_level(header, position, layout)
         except (Unreadable, Withheld, struct.error):
             return None  # the full engine says what is wrong with it
-        if scanned is None:
+        context = context_bytes(top, self._context)
+        if context is None:
             return None
-        key = (layout.implicit, layout.little, scanned.context)
+        key = (layout.implicit, layout.little, context)
         if key not in self._plans:
             if len(self._plans) >= PLANS_MAX:
                 self._plans = {}
-            self._plans[key] = self._plan(header, scanned, layout)
+            self._plans[key] = self._plan(header, top, layout)
         plan = self._plans[key]
-        return None if plan is None else self._compile(plan, header, scanned, meta)
+        return None if plan is None else self._compile(plan, header, top, meta)
 
     def write_compiled(self, compiled: Compiled, mappings: Mappings) -> tuple[bytes, Uids]:
         """The de-identified header of a compiled instance, and its outgoing UIDs (as `write_header` and
@@ -211,14 +212,14 @@ class Engine:
             rewrite = self._rewrite(mappings, plan.patient)
             rewrite.identifiers, rewrite.guard = plan.identifiers, plan.guard
             self._walk.apply(unseen, rewrite, plan.layout, own=plan.own)
-            scanned, outcomes = compiled.scanned, compiled.outcomes[:]
-            tags = scanned.tags
+            top, outcomes = compiled.top, compiled.outcomes[:]
+            tags = top.tags
             for index in compiled.missing:
                 outcome = outcomes[index] = self._outcome(unseen, tags[index], plan.layout)
-                plan.remember(tags[index], scanned.datas[index], outcome)
+                plan.remember(tags[index], top.datas[index], outcome)
             named: Elements = {}
             for tag in _OUTGOING_UIDS:
-                at = scanned.index(tag)
+                at = top.index(tag)
                 found = None if at is None else outcomes[at]
                 if found is not None and found.element is not None:  # a removed element's is None
                     named[TAGS[tag]] = found.element
@@ -229,12 +230,12 @@ class Engine:
             out += body(tags, list(map(_DATA, outcomes)), plan.method)
         return b"".join(out), dataset_uids(ds)
 
-    def _plan(self, header: bytes, scanned: Scanned, layout: Layout) -> Plan | None:
+    def _plan(self, header: bytes, top: TopLevel, layout: Layout) -> Plan | None:
         """A new context's plan: read from its elements, as `needs` and `apply` read the whole dataset."""
         assert self._context is not None
         context = self._context
         ds = new_dataset(Dataset, {TAGS.get(tag) or BaseTag(tag): raw_element(header, span, layout)
-                                   for tag, span in zip(scanned.tags, scanned.spans, strict=True)
+                                   for tag, span in zip(top.tags, top.spans, strict=True)
                                    if in_context(tag, span[1], context)},
                          default_encoding)
         try:
@@ -255,19 +256,19 @@ class Engine:
         return Plan(layout, patient, real.study, real.series, screened, own, identifiers, guard,
                     ds._dict.get(TAGS[CHARSET]), method)
 
-    def _compile(self, plan: Plan, header: bytes, scanned: Scanned, meta: Elements) -> Compiled | None:
-        layout, tags, spans = plan.layout, scanned.tags, scanned.spans
-        at = scanned.index(SOP_INSTANCE_UID)
+    def _compile(self, plan: Plan, header: bytes, top: TopLevel, meta: Elements) -> Compiled | None:
+        layout, tags, spans = plan.layout, top.tags, top.spans
+        at = top.index(SOP_INSTANCE_UID)
         sop = raw_element(header, spans[at], layout) if at is not None else None
         if sop is not None and sop.VR not in ("UI", None):
             return None  # read as another VR, it would leave the scrubber's identifiers incomplete
         pieces = sop_pieces(sop.value if sop is not None else None)
         if pieces is None:
             return None
-        if held_elsewhere(scanned, at, pieces):
+        if held_elsewhere(top, at, pieces):
             return None  # judged without the SOP Instance UID, the plan cannot vouch for an element that holds it
         unseen: Elements = {} if plan.charset is None else {TAGS[CHARSET]: plan.charset}
-        outcomes = list(map(plan.outcomes.get, scanned.datas))
+        outcomes = list(map(plan.outcomes.get, top.datas))
         missing = unknown(outcomes)
         for index in missing:
             unseen[TAGS.get(tags[index]) or BaseTag(tags[index])] = raw_element(header, spans[index], layout)
@@ -282,7 +283,7 @@ class Engine:
             return None
         self._media_needs(file_meta, needs)
         instance = "".join(text_values(sop, unread)).strip("\0 ") if sop else ""  # as `dicom.dataset_uids`
-        return Compiled(plan, scanned, outcomes, missing, unread, file_meta, needs,
+        return Compiled(plan, top, outcomes, missing, unread, file_meta, needs,
                         Uids(plan.real_study, plan.real_series, instance))
 
     @staticmethod
@@ -525,7 +526,7 @@ class Engine:
             if len(plan.meta_groups) >= _META_GROUPS_MAX:
                 plan.meta_groups.clear()
             plan.meta_groups[key] = known
-        instance = old.get(_MEDIA_INSTANCE) or ds._dict.get(_SOP_INSTANCE)
+        instance = _instance_uid(ds)
         middle = b"" if instance is None else encode_element(_meta_uid(ds, 0x00020003, instance), META, None)
         return encoded_file_start(None, known[0] + middle + known[1])
 
@@ -533,7 +534,7 @@ class Engine:
         old = ds.file_meta._dict
         # The class as de-identified in the dataset: the old meta's copy was never checked, and may say anything.
         class_uid = ds._dict.get(_SOP_CLASS) or _registered(ds, old.get(_MEDIA_CLASS))
-        instance_uid = old.get(_MEDIA_INSTANCE) or ds._dict.get(_SOP_INSTANCE)
+        instance_uid = _instance_uid(ds)
         meta: list[RawDataElement | DataElement] = [META.raw(0x00020001, "OB", b"\0\1")]
         for tag, element in ((0x00020002, class_uid), (0x00020003, instance_uid)):
             if element is not None:
@@ -570,6 +571,11 @@ def _syntax(ds: Dataset) -> str:
 
 def _registered(ds: Dataset, element: RawDataElement | DataElement | None) -> RawDataElement | DataElement | None:
     return element if element is not None and all(map(is_registered_uid, _values(ds, element))) else None
+
+
+def _instance_uid(ds: Dataset) -> RawDataElement | DataElement | None:
+    """Where the new file meta takes its instance UID from: the old one's (mapped), else the data set's."""
+    return ds.file_meta._dict.get(_MEDIA_INSTANCE) or ds._dict.get(_SOP_INSTANCE)
 
 
 def _meta_uid(ds: Dataset, tag: int, element: RawDataElement | DataElement) -> RawDataElement:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
+from bisect import bisect_left
 from collections.abc import Sequence
 from itertools import compress, islice
 from operator import lt
@@ -176,6 +177,11 @@ class TopLevel:
     def read(cls, data: bytes, spans: list[Span]) -> TopLevel:
         tags = [span[0] for span in spans]
         return cls(tags, [data[span[3] : span[5]] for span in spans], spans, _ordered(tags), {})
+
+    def index(self, tag: int) -> int | None:
+        """Where `tag` is among the elements, if it is there (the tags being in order)."""
+        index = bisect_left(self.tags, tag)
+        return index if index < len(self.tags) and self.tags[index] == tag else None
 
     def selected(self, tags: frozenset[int], vrs: frozenset[str]) -> tuple[bytes, ...]:
         """The bytes of the elements whose tag is in `tags` or whose VR is in `vrs`, in order."""

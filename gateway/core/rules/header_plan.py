@@ -32,7 +32,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from gateway.core.dicom import CHARSET, ISSUER, PATIENT_ID, SERIES_UID, SOP_INSTANCE_UID, STUDY_UID, Uids
 from gateway.core.pseudonyms.model import Needs
 from gateway.core.rules.dataset import SQ_TAGS
-from gateway.core.rules.header import Layout, Span, TopLevel, split_values
+from gateway.core.rules.header import Layout, TopLevel, split_values
 from gateway.core.rules.own_identifiers import Matcher, uid_pieces
 from gateway.core.rules.scrub import Identifiers
 from gateway.core.rules.withhold import SCREEN_TAGS, Header
@@ -96,29 +96,13 @@ class Plan:
         self.outcomes[data] = outcome
 
 
-@dataclass(frozen=True)
-class Scanned:
-    """A data set's top-level elements as parallel sequences (`header.TopLevel`: tags in order, bytes and places),
-    and the bytes of those the context is read from."""
-
-    tags: Sequence[int]
-    datas: Sequence[bytes]
-    spans: list[Span]
-    context: tuple[bytes, ...]
-
-    def index(self, tag: int) -> int | None:
-        """Where `tag` is among the elements, if it is there."""
-        index = bisect_left(self.tags, tag)
-        return index if index < len(self.tags) and self.tags[index] == tag else None
-
-
 @dataclass
 class Compiled:
     """One instance read through a plan, waiting for its Mappings: each element's outcome (None for the ones the
     plan has not seen, at `missing`, which `unseen` holds, read, for the walk)."""
 
     plan: Plan
-    scanned: Scanned
+    top: TopLevel
     outcomes: list[Outcome | None]
     missing: list[int]
     unseen: Dataset
@@ -127,12 +111,10 @@ class Compiled:
     real: Uids
 
 
-def scan(top: TopLevel, context: frozenset[int]) -> Scanned | None:
-    """The elements and the context's bytes (each element `in_context`); None for elements out of order or
-    repeated."""
-    if not top.ordered:
-        return None
-    return Scanned(top.tags, top.datas, top.spans, top.selected(context, _SEQUENCE_CODES))
+def context_bytes(top: TopLevel, context: frozenset[int]) -> tuple[bytes, ...] | None:
+    """The bytes of the elements the context is read from (each element `in_context`); None for elements out of
+    order or repeated."""
+    return top.selected(context, _SEQUENCE_CODES) if top.ordered else None
 
 
 def unknown(outcomes: list[Outcome | None]) -> list[int]:
@@ -151,18 +133,18 @@ def sop_pieces(value: bytes | None) -> tuple[bytes, ...] | None:
     return None if pieces is None else tuple(piece.encode("ascii") for piece in pieces)
 
 
-def held_elsewhere(scanned: Scanned, sop: int | None, pieces: tuple[bytes, ...]) -> bool:
+def held_elsewhere(top: TopLevel, sop: int | None, pieces: tuple[bytes, ...]) -> bool:
     """Whether an element but the SOP Instance UID's own (at `sop`) could hold that UID: in its bytes, or in text
     an ISO 2022 escape joins. One pass over the scanned elements' bytes, joined, decides for most (a match across
     two of them only costs the look element by element); skipped private elements never go out and do not count.
     The rest are looked at element by element."""
     if sop is None:
         return False
-    own = scanned.datas[sop]
-    joined = b"".join(scanned.datas)
+    own = top.datas[sop]
+    joined = b"".join(top.datas)
     if b"\x1b" not in joined and all(joined.count(piece) <= own.count(piece) for piece in pieces):
         return False
-    for index, data in enumerate(scanned.datas):  # a vendor's private elements can repeat the UID in every instance
+    for index, data in enumerate(top.datas):  # a vendor's private elements can repeat the UID in every instance
         if b"." in data and index != sop and (b"\x1b" in data or any(map(data.__contains__, pieces))):
             return True
     return False
